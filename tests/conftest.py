@@ -1,0 +1,45 @@
+"""Shared fixtures: real models from the shared model cache, a fresh index per test.
+
+The model cache is the product's own (``NEWSQA_MODEL_DIR`` or the per-user default), so the models
+the install step built are reused instead of rebuilt per test run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    return Settings().model_dir
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_dir: Path) -> Settings:
+    """Settings with a fresh, empty index of its own."""
+    return Settings(index_dir=tmp_path / "index", model_dir=model_dir, corpus_dir=CORPUS)
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Settings:
+    """Settings whose index holds the shipped corpus (ingested once per test session)."""
+    from ingest.indexing import ingest
+
+    settings = Settings(index_dir=tmp_path_factory.mktemp("corpus-index"), model_dir=model_dir, corpus_dir=CORPUS)
+    report = ingest([CORPUS], settings, show_bar=False)
+    assert report.added > 0 and not report.skipped
+    return settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"

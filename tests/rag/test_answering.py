@@ -1,0 +1,107 @@
+"""The answering chain: refusal path, citation and number checks, streaming.
+
+The LLM here is a small scripted fake (the chain's own logic is under test); the store and the
+embedding model are real. End-to-end tests with the real LLM are in test_answering_e2e.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from rag.answering import Answer, Answerer, QuestionError, Token, clean_question, format_passages, is_refusal
+from rag.embedding import get_embeddings
+from rag.retrieving import Retriever
+from rag.store import open_store
+
+
+class ScriptedLLM(GenericFakeChatModel):
+    """Streams a fixed reply word by word and remembers what it was asked."""
+
+    prompts: list = []
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(messages)
+        yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def make_answerer(settings, reply: str) -> tuple[Answerer, ScriptedLLM]:
+    llm = ScriptedLLM(messages=iter([AIMessage(content=reply)]), prompts=[])
+    store = open_store(settings, get_embeddings(settings))
+    return Answerer(settings, Retriever(store, settings.top_k), llm), llm
+
+
+def test_cited_answer_is_checked_and_streamed(corpus_settings):
+    answerer, llm = make_answerer(corpus_settings, "10,000 to 12,000 soldiers [1] [9]")
+    events = list(answerer.stream("How many North Korean soldiers were sent to Russia?"))
+    tokens = [e for e in events if isinstance(e, Token)]
+    answer = events[-1]
+    assert isinstance(answer, Answer) and len(tokens) > 1
+    assert answer.answer == "10,000 to 12,000 soldiers [1]"  # [9] was never given to the model
+    assert not answer.refused and answer.unsupported_numbers == []
+    assert [c.n for c in answer.citations] == [1]
+    assert answer.citations[0].name == "nordkorea-soldaten-russland.txt"
+    assert "12.000" in answer.citations[0].text
+    assert {"retrieve", "first_token", "generate", "total"} <= answer.timings_ms.keys()
+    # the model saw the numbered passages and was told the answer language
+    system, human = llm.prompts[0]
+    assert "English" in system.content and "[1]" in human.content
+
+
+def test_invented_number_is_flagged(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "25,000 soldiers [1]")
+    answer = answerer.ask("How many North Korean soldiers were sent to Russia?")
+    assert answer.unsupported_numbers == ["25,000"] and not answer.refused
+
+
+def test_model_saying_not_found_is_a_refusal_in_the_question_language(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "NOT FOUND")
+    answer = answerer.ask("Wie viele Panzer hat Nordkorea nach Russland geschickt?")
+    assert answer.refused and answer.citations == []
+    assert answer.answer == "Dazu steht nichts in den Artikeln."
+
+
+def test_off_topic_question_is_refused_without_calling_the_llm(corpus_settings):
+    answerer, llm = make_answerer(corpus_settings, "Brazil [1]")
+    answer = answerer.ask("Which team won the 1994 football World Cup?")
+    assert answer.refused and llm.prompts == []
+    assert answer.passages[0].score < corpus_settings.relevance_threshold
+
+
+def test_on_topic_question_scores_above_the_threshold(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "x [1]")
+    passages = answerer.retriever.run("How many North Korean soldiers are fighting for Russia?")
+    assert passages[0].score >= corpus_settings.relevance_threshold
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01\x02", "🙂🙂🙂", "?!"])
+def test_empty_questions_are_refused_before_anything_runs(question):
+    with pytest.raises(QuestionError, match="Please type a question"):
+        clean_question(question, 2000)
+
+
+def test_overlong_question_is_refused_politely():
+    with pytest.raises(QuestionError, match="too long"):
+        clean_question("How many soldiers? " * 600, 2000)
+
+
+def test_control_characters_are_removed_from_questions():
+    assert clean_question("How many\x00 soldiers?\u200b\n", 2000) == "How many soldiers?"
+
+
+def test_passages_are_numbered_from_one_with_titles(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "x")
+    passages = answerer.retriever.run("Kursk")
+    text = format_passages(passages)
+    assert text.startswith("[1] (") and f"[{len(passages)}]" in text
+
+
+@pytest.mark.parametrize("reply", ["NOT FOUND", "I don't know.", "The passages do not mention tanks.", "Nicht gefunden", ""])
+def test_refusal_phrasings_are_recognised(reply):
+    assert is_refusal(reply)
+
+
+@pytest.mark.parametrize("reply", ["10,000 to 12,000 soldiers [1]", "Kim Jong-un [2]", "in der Region Kursk [1]"])
+def test_answers_are_not_mistaken_for_refusals(reply):
+    assert not is_refusal(reply)

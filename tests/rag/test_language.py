@@ -1,0 +1,31 @@
+"""Question language detection and the fixed messages."""
+
+import pytest
+
+from rag.language import detect_language, message
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("How many soldiers did North Korea send?", "en"),
+        ("how many soldiers?", "en"),
+        ("Wie viele Soldaten hat Nordkorea geschickt?", "de"),
+        ("Wer ist der Chef des russischen Generalstabs?", "de"),
+        ("Wo kämpfen die Soldaten?", "de"),
+        ("What did Gerassimow say about the soldiers?", "en"),
+    ],
+)
+def test_detects_english_and_german_questions(question, language):
+    assert detect_language(question) == language
+
+
+def test_undecidable_text_gets_the_default():
+    assert detect_language("Kim Jong-un?") == "en"
+    assert detect_language("12.000", default="de") == "de"
+
+
+def test_messages_exist_in_both_languages_and_fall_back_to_english():
+    assert message("not_found", "de") != message("not_found", "en")
+    assert message("not_found", "fr") == message("not_found", "en")
+    assert "5000" in message("too_long", "en", length=5000, limit=2000)

@@ -1,0 +1,1 @@
+"""newsqa front ends: the command line and the Gradio chat."""

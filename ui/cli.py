@@ -1,0 +1,146 @@
+"""The ``newsqa`` command line: ingest articles, ask a question, start the chat, build the models.
+
+Usage::
+
+    newsqa ingest [PATH ...] [--rebuild]       # default: $NEWSQA_CORPUS_DIR (corpus/)
+    newsqa ask "how many soldiers?" [--json]
+    newsqa chat [--host 127.0.0.1] [--port 7860] [--auth user:password]
+    newsqa models                              # build the model cache now (the install step does this)
+
+Exit status: 0 success, 1 failure, 2 bad usage, 3 ingestion completed but skipped some files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from rag.settings import Settings, get_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own usage errors exit 2, as ours do
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"newsqa: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="newsqa", description="Ask questions about a folder of news articles, offline.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ingest = commands.add_parser("ingest", help="chunk and embed articles into the index")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus folder)")
+    ingest.add_argument("--rebuild", action="store_true", help="delete the index and ingest from scratch")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ask = commands.add_parser("ask", help="answer one question with cited passages")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+
+    chat = commands.add_parser("chat", help="start the web chat")
+    chat.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    chat.add_argument("--port", type=int, default=7860)
+    chat.add_argument("--auth", help="require a login, as user:password")
+
+    commands.add_parser("models", help="build the embedding model and the LLM into the model cache")
+    return parser
+
+
+def _quiet_libraries() -> None:
+    # Library chatter (deprecations, "loading weights" bars) is noise to a user; errors still surface.
+    warnings.filterwarnings("ignore")
+    for name in ("chromadb", "transformers", "sentence_transformers", "httpx", "langchain_core"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool) -> int:
+    from ingest.indexing import ingest
+
+    report = ingest(paths or [settings.corpus_dir], settings, rebuild=rebuild, show_bar=not quiet)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    return report.exit_code
+
+
+def run_ask(question: str, settings: Settings, as_json: bool) -> int:
+    from rag.answering import Answer, Token, build_answerer
+
+    answerer = build_answerer(settings)
+    if as_json:
+        print(json.dumps(answerer.ask(question).to_json(), ensure_ascii=False))
+        return EXIT_OK
+    final: Answer | None = None
+    for event in answerer.stream(question):
+        if isinstance(event, Token):
+            continue  # the raw tokens are unchecked; print only the checked answer
+        final = event
+    assert final is not None
+    print(final.answer)
+    if final.unsupported_numbers:
+        print(f"  (!) not in the cited passages: {', '.join(final.unsupported_numbers)}")
+    for c in final.citations:
+        print(f"\n[{c.n}] {c.title} — {c.name}\n    {' '.join(c.text.split())}")
+    return EXIT_OK
+
+
+def run_chat(settings: Settings, host: str, port: int, auth: str | None) -> int:
+    from ui.chat import launch
+
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            print("newsqa: error: --auth takes user:password", file=sys.stderr)
+            return EXIT_USAGE
+        credentials = (user, password)
+    launch(settings, host=host, port=port, auth=credentials)
+    return EXIT_OK
+
+
+def run_models(settings: Settings) -> int:
+    from rag.embedding import get_embeddings
+    from rag.llm import ensure_gguf
+
+    get_embeddings(settings).sentence_transformer()
+    print(f"embedding model ready in {settings.model_dir}", file=sys.stderr)
+    print(f"LLM ready: {ensure_gguf(settings)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``newsqa`` command."""
+    args = _parser().parse_args(argv)
+    _quiet_libraries()
+    from rag.answering import QuestionError
+    from rag.llm import ModelSetupError
+    from rag.store import StoreError
+
+    settings = get_settings()
+    try:
+        if args.command == "ingest":
+            return run_ingest(args.paths, settings, args.rebuild, args.quiet)
+        if args.command == "ask":
+            return run_ask(args.question, settings, args.json)
+        if args.command == "chat":
+            return run_chat(settings, args.host, args.port, args.auth)
+        return run_models(settings)
+    except QuestionError as exc:
+        print(f"newsqa: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, ModelSetupError, FileNotFoundError) as exc:
+        print(f"newsqa: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("newsqa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
