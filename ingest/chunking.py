@@ -1,0 +1,412 @@
+"""Stage 2 of ingestion: split article text into sentence-aligned chunks with character offsets.
+
+Usage::
+
+    from ingest.chunking import chunk_article, chunk_text, split_sentences
+    split_sentences("Es kamen ca. 12.000 Soldaten. Das ist z. B. viel.")  # [(0, 29), (30, 49)]
+    chunks = chunk_text(article.text, lambda s: len(s.split()), max_tokens=200)
+    docs = chunk_article(article, count_tokens, settings)  # LangChain Documents for the index
+
+Every chunk satisfies ``text[chunk.start:chunk.end] == chunk.text``, so a cited passage can be
+located in ``Article.text`` exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import TYPE_CHECKING
+
+from langchain_core.documents import Document
+
+if TYPE_CHECKING:  # only for annotations: keeps this module importable without the settings
+    from ingest.loading import Article
+    from rag.settings import Settings
+
+CountTokens = Callable[[str], int]
+
+# --------------------------------------------------------------------------------------------
+# Sentences
+# --------------------------------------------------------------------------------------------
+
+_CLOSERS = "\"'”“»«›‹’)]"
+# A run of sentence punctuation, any closing quotes/brackets, and then whitespace.
+_CANDIDATE = re.compile(rf"[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s)")
+_OPENERS = "\"'„“«»‹›‘([¿¡"
+
+# Abbreviations (lower case, without the final period) that never end a sentence. "usw." and
+# "etc." can, but splitting inside a sentence hurts retrieval more than a long sentence does.
+_ABBREVIATIONS = frozenset(
+    """
+    bzw ca usw etc vgl sog evtl ggf inkl exkl zzgl bspw insb jh jhd jhdt hr hrn frl prof dipl ing
+    mag dr dres st str wr ch tel mio mrd mind gem geb gest ehem einschl lt ggü ebd sen jun hl
+    kath ev dt engl franz ital lat bzgl allg betr usf zit hrsg aufl anm verf vors gebr nr präs
+    mr mrs ms jr sr vs gov rep gen col sgt capt cmdr adm approx dept est
+    """.split()
+)
+# Abbreviations that only count when a number follows: "Art. 5", "S. 12", "Jan. 3".
+_BEFORE_NUMBER = frozenset(
+    """
+    art abs kap tab abb fig no vol s p pp max min ziff
+    jan feb mar apr jun jul aug sep sept oct okt nov dec dez
+    """.split()
+)
+# Words after "<number>." that make the number an ordinal: "3. Oktober", "20. Jahrhundert".
+_ORDINAL_NEXT = re.compile(
+    r"(?:Jän|Jan|Feb|März|Mär|Apr|Mai|May|Jun|Jul|Aug|Sep|Okt|Oct|Nov|Dez|Dec|Jahr|Minute|Runde|"
+    r"Geburtstag|Quartal|Bezirk|Rang|Platz|Auflage|Lebensjahr|Halbjahr|Spieltag|Liga|Bundesliga|"
+    r"Mal|Stock|Etappe|Klasse|Stelle|Saison|Lauf|Tag|Woche|Monat|Sitzung|Kongress|Parteitag|"
+    r"Division|Armee|Sinfonie|Symphonie|Kapitel|Etage|Todestag|Weltkrieg|Amtszeit|Halbzeit|"
+    r"Durchgang|Satz|Spiel|Sieg|Tor|Ausgabe|Staffel|Folge|Legislatur|Gemeindebezirk|FC)"
+)
+# Words before "<number>." that make it an ordinal: "am 3.", "im 20.", "seinem 80.".
+_ORDINAL_BEFORE = frozenset(
+    """
+    der die das dem den des im am zum zur vom beim ins ans seit ab bis
+    sein seine seinem seinen seiner seines ihr ihre ihrem ihren ihrer ihres unserem unseren
+    """.split()
+)
+# "16. 5. 2016": a day before the month number makes a date, not a sentence end.
+_DAY_OF_MONTH = re.compile(r"\(?\d{1,2}\.")
+_LIST_LEADERS = frozenset({"–", "-", "—", "•", "*"})
+_ELLIPSES = ("…", "...")
+# Longer "words" are no abbreviations or numbers; also bounds the look back before a number.
+_MAX_WORD_CHARS = 40
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of the sentences in ``text``, whitespace excluded.
+
+    Usage: ``[text[s:e] for s, e in split_sentences(text)]``
+
+    A line break always ends a sentence (in news text it separates paragraphs and sub-headings).
+    Abbreviations ("z. B.", "Dr.", "bzw."), initials ("J. R. R."), numbers ("12.000", "3.5"),
+    ordinals ("am 3. Oktober") and a lower-case continuation ('"Wohin?" fragte er') do not.
+    """
+    spans: list[tuple[int, int]] = []
+    line_start = 0
+    length = len(text)
+    while line_start <= length:
+        line_end = text.find("\n", line_start)
+        if line_end < 0:
+            line_end = length
+        _line_sentences(text, line_start, line_end, spans)
+        line_start = line_end + 1
+    return spans
+
+
+def _line_sentences(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    sentence_start = start
+    for match in _CANDIDATE.finditer(text, start, end):
+        following = _skip_space(text, match.end(), end)
+        if following >= end:
+            break  # the line end closes this sentence anyway
+        if _ends_sentence(text, match, following, sentence_start, start):
+            _add_span(text, sentence_start, match.end(), spans)
+            sentence_start = following
+    _add_span(text, sentence_start, end, spans)
+
+
+def _skip_space(text: str, pos: int, end: int) -> int:
+    while pos < end and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def _ends_sentence(
+    text: str, match: re.Match[str], following: int, sentence_start: int, line_start: int
+) -> bool:
+    """Whether the punctuation in ``match`` ends the sentence; ``following`` is the next char."""
+    next_char = text[following]
+    # A new sentence starts upper-case (or with a digit or quote); lower case means it goes on.
+    if next_char.islower():
+        return False
+    punct = match.group().rstrip(_CLOSERS)
+    if punct.endswith(_ELLIPSES):
+        return not _inside_omission_or_quote(text, sentence_start, match.start())
+    if punct != ".":
+        return True
+    # The word before the period; rsplit from the right is the fast way to find it in C.
+    word_start = max(line_start, match.start() - _MAX_WORD_CHARS - 1)
+    before = text[word_start : match.start()]
+    if not before or before[-1].isspace():
+        return True
+    raw_word = before.rsplit(None, 1)[-1]
+    if len(raw_word) > _MAX_WORD_CHARS:
+        return True
+    word_start = match.start() - len(raw_word)
+    word = raw_word.lstrip(_OPENERS)
+    if not word:
+        return True
+    lower = word.lower()
+    if lower in _ABBREVIATIONS:
+        return False
+    if lower in _BEFORE_NUMBER and next_char.isdigit():
+        return False
+    if len(word) == 1 and word.isalpha():
+        return False  # an initial ("J. R. R. Tolkien") or "z. B." / "d. h."
+    if "." in word and all(0 < len(part) <= 2 and part.isalpha() for part in word.split(".")):
+        return False  # "z.B.", "u.a.", "e.g.", "U.S."
+    if word.isdigit() and len(word) <= 3:
+        return not _is_ordinal(text, word_start, following, line_start)
+    return True
+
+
+def _is_ordinal(text: str, number_start: int, following: int, line_start: int) -> bool:
+    """Whether the "<number>." at ``number_start`` is an ordinal or list number, not an end."""
+    if _ORDINAL_NEXT.match(text, following):
+        return True
+    before = text[max(line_start, number_start - _MAX_WORD_CHARS) : number_start].rstrip()
+    if not before:
+        return True  # "1. Punkt" at the start of a line: a numbered list
+    previous = before.rsplit(None, 1)[-1]
+    return (
+        previous.lower() in _ORDINAL_BEFORE
+        or previous in _LIST_LEADERS
+        or previous.endswith((":", ","))
+        or (text[following].isdigit() and _DAY_OF_MONTH.fullmatch(previous) is not None)
+    )
+
+
+def _inside_omission_or_quote(text: str, sentence_start: int, ellipsis_start: int) -> bool:
+    """An ellipsis marking an omission ("[…]") or trailing off inside an open quotation."""
+    if ellipsis_start > 0 and text[ellipsis_start - 1] in "[(":
+        return True
+    so_far = text[sentence_start:ellipsis_start]
+    german_open = so_far.count("„") > so_far.count("“")
+    english_open = "„" not in so_far and so_far.count("“") > so_far.count("”")
+    guillemet_open = (so_far.count("«") + so_far.count("»")) % 2 == 1
+    straight_open = so_far.count('"') % 2 == 1
+    return german_open or english_open or guillemet_open or straight_open
+
+
+# --------------------------------------------------------------------------------------------
+# Chunks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article: ``text == article_text[start:end]``; ``index`` counts from 0.
+
+    Usage: ``Chunk(text="Satz eins.", start=0, end=10, index=0)``
+    """
+
+    text: str
+    start: int
+    end: int
+    index: int
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence, or a piece of a sentence too long for one chunk, with its token count."""
+
+    start: int
+    end: int
+    tokens: int
+    heading: bool
+
+
+# Sub-headings are short whole lines without final punctuation ("USA sind alarmiert").
+_MAX_HEADING_CHARS = 120
+_SENTENCE_END_CHARS = ".!?…;"
+
+
+def chunk_text(
+    text: str, count_tokens: CountTokens, max_tokens: int, overlap_sentences: int = 1
+) -> list[Chunk]:
+    """Pack whole sentences greedily into chunks of at most ``max_tokens`` tokens.
+
+    Usage: ``chunk_text(article.text, lambda s: len(s.split()), max_tokens=200)``
+
+    Neighbouring chunks share ``overlap_sentences`` sentences. A sentence longer than
+    ``max_tokens`` is cut at word boundaries (at characters if it has no spaces). A sub-heading
+    is moved to the chunk of the sentence it introduces. Token counts are taken per sentence
+    and summed; each finished chunk is counted once more to guarantee the limit.
+    """
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+    if overlap_sentences < 0:
+        raise ValueError(f"overlap_sentences must be 0 or more, got {overlap_sentences}")
+    # Tokenizers that add special tokens ([CLS] … [SEP]) count them in every call; remove that
+    # constant from each sentence so the sum estimates the joined chunk.
+    overhead = count_tokens("")
+    units = _units(text, count_tokens, max_tokens)
+    sums = [0, *accumulate(unit.tokens - overhead for unit in units)]
+
+    def estimate(first: int, stop: int) -> int:
+        return overhead + sums[stop] - sums[first]
+
+    chunks: list[Chunk] = []
+    first = 0
+    while first < len(units):
+        stop = first + 1
+        while stop < len(units) and estimate(first, stop + 1) <= max_tokens:
+            stop += 1
+        while stop < len(units) and stop - first > 1 and units[stop - 1].heading:
+            stop -= 1  # a sub-heading goes with the text it introduces
+        start, end = units[first].start, units[stop - 1].end
+        while stop - first > 1 and count_tokens(text[start:end]) > max_tokens:
+            stop -= 1  # the estimate was low (tokens merged across the join); drop a sentence
+            end = units[stop - 1].end
+        chunks.append(Chunk(text=text[start:end], start=start, end=end, index=len(chunks)))
+        if stop >= len(units):
+            break
+        next_first = max(stop - overlap_sentences, first + 1)
+        while next_first < stop and estimate(next_first, stop + 1) > max_tokens:
+            next_first += 1  # less overlap, so the next chunk still has room for new text
+        first = next_first
+    return chunks
+
+
+def _units(text: str, count_tokens: CountTokens, max_tokens: int) -> list[_Unit]:
+    units: list[_Unit] = []
+    for start, end in split_sentences(text):
+        tokens = count_tokens(text[start:end])
+        if tokens <= max_tokens:
+            units.append(_Unit(start, end, tokens, _is_heading(text, start, end)))
+            continue
+        for piece_start, piece_end, piece_tokens in _split_long(
+            text, start, end, count_tokens, max_tokens, tokens
+        ):
+            units.append(_Unit(piece_start, piece_end, piece_tokens, heading=False))
+    return units
+
+
+def _is_heading(text: str, start: int, end: int) -> bool:
+    """A short line of its own that does not end like a sentence."""
+    if end - start > _MAX_HEADING_CHARS:
+        return False
+    last = text[start:end].rstrip(_CLOSERS)[-1:]
+    if not last or last in _SENTENCE_END_CHARS:
+        return False
+    # Only the last sentence of a line can lack final punctuation, so these scans stay linear.
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    return not text[line_start:start].strip() and not text[end:line_end].strip()
+
+
+def _split_long(
+    text: str, start: int, end: int, count_tokens: CountTokens, max_tokens: int, total_tokens: int
+) -> list[tuple[int, int, int]]:
+    """Cut an over-long sentence into ``(start, end, tokens)`` pieces of at most ``max_tokens``.
+
+    Counting every word would be slow on a 2 MB line, so piece lengths are guessed from the
+    characters-per-token ratio and corrected by counting the guessed piece.
+    """
+    pieces: list[tuple[int, int, int]] = []
+    chars_per_token = (end - start) / max(total_tokens, 1)
+    pos = start
+    while pos < end:
+        guess = max(1, int(max_tokens * chars_per_token * 0.95))
+        if end - pos <= guess:
+            tokens = count_tokens(text[pos:end])
+            if tokens <= max_tokens:
+                pieces.append((pos, end, tokens))
+                break
+        cut, tokens = _fit_piece(text, pos, end, count_tokens, max_tokens, guess)
+        pieces.append((pos, cut, tokens))
+        chars_per_token = (cut - pos) / max(tokens, 1)
+        pos = _skip_space(text, cut, end)
+    return pieces
+
+
+def _fit_piece(
+    text: str, pos: int, end: int, count_tokens: CountTokens, max_tokens: int, guess: int
+) -> tuple[int, int]:
+    """A long prefix of ``text[pos:end]`` ending at a word boundary with at most ``max_tokens``.
+
+    Returns ``(cut, tokens)``. Grows or shrinks the guess proportionally a few times, then
+    halves until something fits.
+    """
+    best: tuple[int, int] | None = None
+    limit = min(end, pos + guess)
+    for _ in range(6):
+        cut = _word_cut(text, pos, limit, end)
+        tokens = count_tokens(text[pos:cut])
+        if tokens <= max_tokens:
+            if best is None or cut > best[0]:
+                best = (cut, tokens)
+            if tokens >= 0.9 * max_tokens or cut >= end:
+                break
+            grown = pos + int((cut - pos) * max_tokens / max(tokens, 1) * 0.97)
+            if grown <= limit:
+                break
+            limit = min(end, grown)
+        else:
+            limit = pos + max(1, int((cut - pos) * max_tokens / tokens * 0.9))
+    while best is None:
+        limit = pos + max(1, (limit - pos) // 2)
+        cut = _word_cut(text, pos, limit, end)
+        tokens = count_tokens(text[pos:cut])
+        if tokens <= max_tokens:
+            best = (cut, tokens)
+        elif cut - pos <= 1:
+            raise ValueError(
+                f"cannot chunk: the single character {text[pos]!r} at offset {pos} counts as "
+                f"{tokens} tokens, more than max_tokens={max_tokens}"
+            )
+    return best
+
+
+def _word_cut(text: str, pos: int, limit: int, end: int) -> int:
+    """End of the last whole word in ``text[pos:limit]``; ``limit`` itself if it has no space."""
+    if limit >= end:
+        return end
+    if text[limit].isspace():
+        cut = limit
+    else:
+        space = max(text.rfind(char, pos + 1, limit) for char in " \t\u00a0")
+        cut = space if space > pos else limit  # one huge "word": cut between characters
+    while cut > pos + 1 and text[cut - 1].isspace():
+        cut -= 1
+    return cut
+
+
+# --------------------------------------------------------------------------------------------
+# Articles to LangChain documents
+# --------------------------------------------------------------------------------------------
+
+
+def chunk_article(
+    article: Article, count_tokens: CountTokens, settings: Settings
+) -> list[Document]:
+    """Chunk an article into LangChain Documents whose metadata cites the exact passage.
+
+    Usage: ``docs = chunk_article(article, count_tokens, get_settings())``
+
+    Metadata: ``source``, ``name``, ``title``, ``url`` and ``date`` (omitted when unknown:
+    Chroma accepts no None), ``start``/``end`` (offsets into ``article.text``) and ``chunk``.
+    """
+    base: dict[str, str | int] = {
+        "source": article.source,
+        "name": article.name,
+        "title": article.title,
+    }
+    if article.url is not None:
+        base["url"] = article.url
+    if article.date is not None:
+        base["date"] = article.date
+    chunks = chunk_text(
+        article.text, count_tokens, settings.chunk_tokens, settings.chunk_overlap_sentences
+    )
+    return [
+        Document(
+            page_content=chunk.text,
+            metadata={**base, "start": chunk.start, "end": chunk.end, "chunk": chunk.index},
+        )
+        for chunk in chunks
+    ]
