@@ -33,7 +33,7 @@ from ingest.chunking import chunk_article
 from ingest.loading import Skipped, discover, load_file
 from rag.embedding import get_embeddings, load_tokenizer
 from rag.settings import Settings
-from rag.store import Store, delete_index, ingest_lock, open_store
+from rag.store import Store, delete_index, ingest_lock, mark_changed, open_store
 
 #: Chunks embedded per call: big enough to batch the model well, small enough to show progress.
 EMBED_BATCH = 64
@@ -146,6 +146,8 @@ def ingest(
             report.deleted += result["num_deleted"]
         present = {os.path.abspath(p) for p in files}
         report.deleted += sweep_gone(store, roots, present, clean_files, produced)
+        if rebuild or report.added or report.deleted:
+            mark_changed(settings)
 
     report.seconds = time.perf_counter() - started
     return report

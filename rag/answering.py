@@ -28,31 +28,52 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from rag.citing import check_answer
-from rag.language import NAMES, detect_language, message
+from rag.language import NAMES, detect_language, localise_numbers, message
 from rag.retrieving import Passage, Retriever
 from rag.settings import Settings
 
 #: What the model is told to write when the passages do not hold the answer.
 NOT_FOUND = "NOT FOUND"
 
-SYSTEM_PROMPT = """You answer questions about news articles using only the numbered passages the user gives you.
-Reply in {language} with the shortest complete answer: a number, a name or a few words, not a whole sentence. \
-After the answer write the number of the passage that states it in square brackets, like [2].
-Copy numbers and names from the passage; do not compute, guess or add facts.
-If no passage states the answer to this exact question, reply only: NOT FOUND
-
-Example passages:
-[1] Der Konzern beschäftigt derzeit rund 4.500 Mitarbeiter in Wien.
-[2] Die Firma wurde 1998 gegründet.
-Example question: How many employees does the company have?
-Example answer: about 4,500 employees [1]
-Example question: How much revenue did the company make?
-Example answer: NOT FOUND"""
+SYSTEM_PROMPT = """You answer questions about news articles. Use only the numbered passages you are given.
+Give the shortest complete answer: a number with what it counts, a name, a date or a few words; never a \
+whole sentence. Write it in the language the user asks for, translating words from the passage, but copy \
+names and numbers exactly as the passage writes them (a range stays a range). After the answer write the \
+number of the passage that states it in square brackets, like [2].
+If no passage states the answer to this exact question, reply only: NOT FOUND"""
 
 HUMAN_PROMPT = """Passages:
 {passages}
 
-Question: {question}"""
+Question: {question}
+Answer in {language}."""
+
+# Worked examples, sent as earlier turns of the conversation: a 1.5B model copies the form of an
+# example far more reliably than it follows a description. They are the same for every question,
+# so llama.cpp keeps them in its prompt cache and they cost nothing after the first question.
+FEW_SHOT: list[tuple[str, str, str, str]] = [
+    (
+        "[1] (Stadtwerke erhöhen Preise) Die Wiener Stadtwerke beschäftigen derzeit rund 4.500 Mitarbeiter.\n"
+        "[2] (Stadtwerke erhöhen Preise) Zwischen 1.500 und 2.000 Kunden protestierten am Montag vor der Zentrale.",
+        "How many people protested?",
+        "English",
+        "1.500 to 2.000 customers [2]",
+    ),
+    (
+        "[1] (Neuer Bahnhof) Der neue Bahnhof in Graz soll im Herbst 2027 eröffnet werden.\n"
+        "[2] (Neuer Bahnhof) Die Kosten liegen laut Stadt bei 1,2 Milliarden Euro.",
+        "Wann soll der Bahnhof eröffnen?",
+        "German",
+        "im Herbst 2027 [1]",
+    ),
+    (
+        "[1] (Hochwasser) In Linz mussten rund 300 Häuser evakuiert werden.\n"
+        "[2] (Hochwasser) Die Feuerwehr war mit Booten und Pumpen im Einsatz.",
+        "How many people died in the flood?",
+        "English",
+        NOT_FOUND,
+    ),
+]
 
 # Ways a small model says "not in the passages" despite being told the exact words.
 _REFUSAL = re.compile(
@@ -128,12 +149,35 @@ def clean_question(raw: str, limit: int) -> str:
     return text
 
 
+def _short_title(title: str, limit: int = 90) -> str:
+    first = re.split(r"(?<=[.!?])\s", title, maxsplit=1)[0]
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _as_sentences(text: str) -> str:
+    # A sub-heading is a line without a full stop; joined to the next line it would read as the
+    # start of that sentence ("... in Russland Russland und Nordkorea ..."), so it gets one.
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(line if line[-1] in ".!?:;\"'“”»«)" else line + "." for line in lines)
+
+
 def format_passages(passages: list[Passage]) -> str:
-    """Passages numbered from 1 as the model sees them, each headed by its article title."""
+    """Passages numbered from 1 as the model sees them, each headed by its article's short title."""
     return "\n".join(
-        f"[{i}] ({p.title}) {' '.join(p.text.split())}" if p.title else f"[{i}] {' '.join(p.text.split())}"
+        f"[{i}] ({_short_title(p.title)}) {_as_sentences(p.text)}" if p.title else f"[{i}] {_as_sentences(p.text)}"
         for i, p in enumerate(passages, start=1)
     )
+
+
+def build_prompt() -> ChatPromptTemplate:
+    """System rules, the worked examples as earlier turns, then the question with its passages."""
+    messages: list[tuple[str, str]] = [("system", SYSTEM_PROMPT)]
+    for passages, question, language, answer in FEW_SHOT:
+        example = HUMAN_PROMPT.format(passages=passages, question=question, language=language)
+        # Escape braces: the examples are literal text, not template variables.
+        messages += [("human", example.replace("{", "{{").replace("}", "}}")), ("ai", answer)]
+    messages.append(("human", HUMAN_PROMPT))
+    return ChatPromptTemplate.from_messages(messages)
 
 
 def is_refusal(text: str) -> bool:
@@ -148,7 +192,7 @@ class Answerer:
         self.settings = settings
         self.retriever = retriever
         self.chat_model = chat_model
-        self.prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+        self.prompt = build_prompt()
         self.chain = self._build_chain()
 
     def _build_chain(self) -> Runnable:
@@ -205,9 +249,11 @@ class Answerer:
         raw = raw.strip()
         if raw.lower().startswith("answer:"):
             raw = raw[len("answer:") :].strip()
-        if is_refusal(raw):
-            return Answer(question, message("not_found", language), True, [], [], timings, language, passages)
+        raw = localise_numbers(raw, language)
         checked = check_answer(raw, [p.text for p in passages], question)
+        # A guess the model did not flag: every number it gave is in no passage it was shown.
+        if is_refusal(raw) or checked.unfounded:
+            return Answer(question, message("not_found", language), True, [], [], timings, language, passages)
         citations = [_citation(n, passages[n - 1]) for n in checked.cited]
         return Answer(
             question=question,

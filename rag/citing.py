@@ -47,8 +47,16 @@ class CheckedAnswer:
 
     answer: str
     cited: list[int]
-    unsupported: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # numbers in none of the cited passages
     attached: bool = False  # True when no valid citation was given and the best passage was attached
+    recited: bool = False  # True when citations were moved to the passages that hold the numbers
+    numbers: list[str] = field(default_factory=list)  # the answer's own numbers (not the question's)
+    invented: list[str] = field(default_factory=list)  # numbers in no passage the model was given
+
+    @property
+    def unfounded(self) -> bool:
+        """The answer rests on numbers and every one of them is in no passage: a guess."""
+        return bool(self.numbers) and len(self.invented) == len(self.numbers)
 
 
 def _values(raw: str) -> frozenset[float]:
@@ -137,24 +145,60 @@ def best_supporting(answer: str, passages: Sequence[str]) -> int:
     return max(range(len(passages)), key=lambda i: (scores[i], -i)) + 1
 
 
+def _recite(answer: str, numbers: list[str], passages: Sequence[str], cited: list[int]) -> list[int]:
+    """Citations that hold the answer's numbers: small models often cite a neighbouring passage.
+
+    Cited passages that hold none of the numbers are dropped; for each number no cited passage
+    holds, the best-ranked passage that does is cited instead.
+    """
+    mentions = [m for m in find_numbers(answer) if m.text in numbers]
+    holds = {i: find_numbers(passages[i - 1]) for i in range(1, len(passages) + 1)}
+
+    def has(i: int, m: NumberMention) -> bool:
+        return any(m.matches(k) for k in holds[i])
+
+    kept = [c for c in cited if any(has(c, m) for m in mentions)]
+    for m in mentions:
+        if not any(has(c, m) for c in kept):
+            kept += [i for i in holds if has(i, m)][:1]
+    return kept or cited
+
+
 def check_answer(answer: str, passages: Sequence[str], question: str = "") -> CheckedAnswer:
     """Check citations and numbers of ``answer`` against the 1-based numbered ``passages``.
 
     - citations to passages the model was not given are removed;
     - an answer left with no citation gets the best-supporting passage attached (never a made-up one);
+    - a citation of a passage that lacks the answer's numbers moves to the given passage that has
+      them (the model saw both; it only pointed at the wrong one);
     - numbers that appear in none of the cited passages are returned as unsupported. Numbers the
-      user wrote in the question are the user's, not claims of the model, and are not flagged.
+      user wrote in the question are the user's, not claims of the model, and are not checked.
     """
     valid = set(range(1, len(passages) + 1))
     cleaned = _drop_invalid(answer, valid)
     cited = [n for n in cited_numbers(cleaned) if n in valid]
-    attached = False
+    numbers = numbers_supported(cleaned, [question]) if question else [n.text for n in find_numbers(cleaned)]
+    attached = recited = False
+    if numbers and passages:
+        better = _recite(cleaned, numbers, passages, cited)
+        if better != cited:
+            body = _CITATION.sub("", cleaned).rstrip()
+            end = body[-1] if body and body[-1] in ".!?" else ""
+            body = re.sub(r"\s+([.,;:!?])", r"\1", body[: len(body) - len(end)]).rstrip()
+            cleaned = f"{body} {''.join(f'[{n}]' for n in better)}{end}"
+            cited, recited = better, bool(cited)
+            attached = not recited
     if not cited and passages and cleaned:
         best = best_supporting(cleaned, passages)
         body, end = (cleaned[:-1], cleaned[-1]) if cleaned[-1] in ".!?" else (cleaned, "")
         cleaned = f"{body} [{best}]{end}"
         cited, attached = [best], True
-    sources = [passages[n - 1] for n in cited] + ([question] if question else [])
     return CheckedAnswer(
-        answer=cleaned, cited=cited, unsupported=numbers_supported(cleaned, sources), attached=attached
+        answer=cleaned,
+        cited=cited,
+        unsupported=numbers_supported(cleaned, [passages[n - 1] for n in cited] + [question]),
+        attached=attached,
+        recited=recited,
+        numbers=numbers,
+        invented=numbers_supported(cleaned, [*passages, question]),
     )

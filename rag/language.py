@@ -66,3 +66,22 @@ def message(key: str, language: str, **values: object) -> str:
     """A fixed user-facing message in ``language`` (English if there is no translation)."""
     texts = _MESSAGES[key]
     return texts.get(language, texts["en"]).format(**values)
+
+
+# Unambiguous thousands groups as German writes them ("12.000", "1.234.567") and as English does.
+_GERMAN_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?![\d.,]\d)")
+_ENGLISH_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d.,]\d)")
+
+
+def localise_numbers(text: str, language: str) -> str:
+    """Write thousands separators as the answer's language does: 12.000 -> 12,000 in English.
+
+    The model is told to copy numbers exactly from the passage (a 1.5B model mangles numbers it
+    reformats); the reformatting is done here, deterministically. Only whole thousands groups are
+    touched, never decimals, so "3,5" or "1.5" keep their meaning.
+    """
+    if language == "en":
+        return _GERMAN_THOUSANDS.sub(lambda m: m.group(0).replace(".", ","), text)
+    if language == "de":
+        return _ENGLISH_THOUSANDS.sub(lambda m: m.group(0).replace(",", "."), text)
+    return text

@@ -58,6 +58,7 @@ class Retriever:
     def run(self, question: str, sources: list[str] | None = None) -> list[Passage]:
         """The ``top_k`` passages for ``question``, best first; ``sources`` limits the articles."""
         where = {"source": {"$in": sources}} if sources else None
+        self.store = self.store.fresh()
         hits = self.store.vectors.similarity_search_with_relevance_scores(
             question, k=self.top_k, filter=where
         )

@@ -16,6 +16,7 @@ import errno
 import fcntl
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import chromadb
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
@@ -56,7 +58,9 @@ class Store:
 
     vectors: Chroma
     records: SQLRecordManager
-    location: str
+    settings: Settings
+    embeddings: Embeddings
+    generation: str
 
     @property
     def collection(self) -> chromadb.Collection:
@@ -64,6 +68,42 @@ class Store:
 
     def count(self) -> int:
         return self.collection.count()
+
+    def fresh(self) -> Store:
+        """This store, or a reopened one if another process changed the index since it was opened.
+
+        Embedded Chroma keeps the vector index in memory per process: a long-running chat would
+        otherwise never find the articles a later ``newsqa ingest`` added (measured: the count
+        grows, the search results do not).
+        """
+        if _generation(self.settings) == self.generation:
+            return self
+        _forget_clients()
+        return open_store(self.settings, self.embeddings)
+
+
+def _generation_file(settings: Settings) -> Path:
+    return settings.index_dir / "generation"
+
+
+def _generation(settings: Settings) -> str:
+    try:
+        return _generation_file(settings).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def mark_changed(settings: Settings) -> None:
+    """Tell other processes that the index changed (ingestion calls this when it wrote anything)."""
+    path = _generation_file(settings)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(f"{time.time_ns()}-{os.getpid()}", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _forget_clients() -> None:
+    _persistent_client.cache_clear()
+    SharedSystemClient.clear_system_cache()
 
 
 def chroma_dir(settings: Settings) -> Path:
@@ -138,7 +178,13 @@ def open_store(settings: Settings, embeddings: Embeddings, *, create: bool = Fal
             collection_metadata={MODEL_KEY: model_id, DIM_KEY: _dimension(embeddings)},
             collection_configuration={"hnsw": {"space": "cosine"}},
         )
-    return Store(vectors=vectors, records=open_records(settings), location=str(settings.index_dir))
+    return Store(
+        vectors=vectors,
+        records=open_records(settings),
+        settings=settings,
+        embeddings=embeddings,
+        generation=_generation(settings),
+    )
 
 
 def _dimension(embeddings: Embeddings) -> int:
@@ -166,7 +212,7 @@ def wipe_unreadable_index(settings: Settings) -> None:
         shutil.move(str(target), str(aside))
         shutil.rmtree(aside, ignore_errors=True)
     (settings.index_dir / "records.sqlite").unlink(missing_ok=True)
-    _persistent_client.cache_clear()
+    _forget_clients()
 
 
 @contextmanager

@@ -45,14 +45,23 @@ def test_cited_answer_is_checked_and_streamed(corpus_settings):
     assert "12.000" in answer.citations[0].text
     assert {"retrieve", "first_token", "generate", "total"} <= answer.timings_ms.keys()
     # the model saw the numbered passages and was told the answer language
-    system, human = llm.prompts[0]
-    assert "English" in system.content and "[1]" in human.content
+    system, *examples, human = llm.prompts[0]
+    assert system.type == "system" and len(examples) % 2 == 0
+    assert "Answer in English." in human.content and "[1]" in human.content
+    assert "12.000" in human.content
 
 
-def test_invented_number_is_flagged(corpus_settings):
-    answerer, _ = make_answerer(corpus_settings, "25,000 soldiers [1]")
+def test_an_invented_number_beside_a_real_one_is_flagged(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "10.000 to 25.000 soldiers [1]")
     answer = answerer.ask("How many North Korean soldiers were sent to Russia?")
+    assert answer.answer.startswith("10,000 to 25,000 soldiers")  # thousands written the English way
     assert answer.unsupported_numbers == ["25,000"] and not answer.refused
+
+
+def test_an_answer_whose_only_numbers_are_invented_is_a_refusal(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "25 tanks [1]")
+    answer = answerer.ask("How many tanks did North Korea send?")
+    assert answer.refused and answer.answer == "The articles do not say." and answer.citations == []
 
 
 def test_model_saying_not_found_is_a_refusal_in_the_question_language(corpus_settings):

@@ -51,10 +51,22 @@ def test_answer_without_valid_citation_gets_the_best_supporting_passage():
     assert checked.answer.endswith("[2]")
 
 
-def test_numbers_are_checked_against_the_cited_passage_only():
-    # 4,000 is in passage 2, but the answer cites passage 1
+def test_a_citation_of_the_wrong_passage_moves_to_the_given_passage_that_holds_the_number():
+    # 4,000 is in passage 2, but the model cited passage 1
     checked = check_answer("4,000 soldiers [1]", PASSAGES)
-    assert checked.unsupported == ["4,000"]
+    assert checked.answer == "4,000 soldiers [2]" and checked.cited == [2]
+    assert checked.recited and checked.unsupported == []
+
+
+def test_a_number_in_no_given_passage_stays_unsupported_and_makes_the_answer_unfounded():
+    checked = check_answer("12 tanks [1]", PASSAGES)
+    assert checked.unsupported == ["12"] and checked.invented == ["12"]
+    assert checked.unfounded
+
+
+def test_one_invented_number_beside_a_supported_one_is_flagged_not_unfounded():
+    checked = check_answer("10,000 to 15,000 soldiers [1]", PASSAGES)
+    assert checked.unsupported == ["15,000"] and not checked.unfounded
 
 
 def test_numbers_from_the_question_are_not_flagged():
