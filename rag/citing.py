@@ -164,6 +164,16 @@ def _recite(answer: str, numbers: list[str], passages: Sequence[str], cited: lis
     return kept or cited
 
 
+def collapse_repeats(answer: str) -> str:
+    """``"Kursk [1], Kursk [2]"`` -> ``"Kursk [1][2]"``: one answer found in several passages."""
+    pieces = [p.strip() for p in re.split(r"(?<=\])\s*[,;]\s*", answer.strip()) if p.strip()]
+    bodies = {_CITATION.sub("", p).strip(" .") for p in pieces}
+    if len(pieces) < 2 or len(bodies) != 1:
+        return answer
+    markers = "".join(f"[{n}]" for n in cited_numbers(answer))
+    return f"{bodies.pop()} {markers}"
+
+
 def check_answer(answer: str, passages: Sequence[str], question: str = "") -> CheckedAnswer:
     """Check citations and numbers of ``answer`` against the 1-based numbered ``passages``.
 
@@ -175,7 +185,7 @@ def check_answer(answer: str, passages: Sequence[str], question: str = "") -> Ch
       user wrote in the question are the user's, not claims of the model, and are not checked.
     """
     valid = set(range(1, len(passages) + 1))
-    cleaned = _drop_invalid(answer, valid)
+    cleaned = collapse_repeats(_drop_invalid(answer, valid))
     cited = [n for n in cited_numbers(cleaned) if n in valid]
     numbers = numbers_supported(cleaned, [question]) if question else [n.text for n in find_numbers(cleaned)]
     attached = recited = False

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.citing import check_answer, cited_numbers, find_numbers, numbers_supported
+from rag.citing import check_answer, collapse_repeats, cited_numbers, find_numbers, numbers_supported
 
 PASSAGES = [
     "Westliche Geheimdienste sprechen von 10.000 bis 12.000 Soldaten, die nach Russland geschickt wurden.",
@@ -72,3 +72,8 @@ def test_one_invented_number_beside_a_supported_one_is_flagged_not_unfounded():
 def test_numbers_from_the_question_are_not_flagged():
     checked = check_answer("No, 10,000 to 12,000, not 50,000 [1]", PASSAGES, question="Were 50,000 sent?")
     assert checked.unsupported == []
+
+
+def test_the_same_answer_found_in_several_passages_is_written_once():
+    assert collapse_repeats("Kursk [1], Kursk [2], Kursk [3]") == "Kursk [1][2][3]"
+    assert collapse_repeats("Kursk [1], Moskau [2]") == "Kursk [1], Moskau [2]"
