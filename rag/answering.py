@@ -93,12 +93,12 @@ class Citation:
     """A passage cited in the answer, numbered as in the answer's ``[n]``."""
 
     n: int
-    source: str
+    source: str  # the article's file name (``feed.jsonl#3`` for a line of a .jsonl file)
     title: str
     text: str
-    start: int
+    start: int  # character offsets of ``text`` in the article
     end: int
-    name: str
+    path: str  # the article's full path: its identity in the index
     score: float
     url: str | None = None
     date: str | None = None
@@ -269,7 +269,7 @@ class Answerer:
 
 def _citation(n: int, p: Passage) -> Citation:
     return Citation(
-        n=n, source=p.source, title=p.title, text=p.text, start=p.start, end=p.end, name=p.name,
+        n=n, source=p.name, title=p.title, text=p.text, start=p.start, end=p.end, path=p.source,
         score=round(p.score, 4), url=p.url, date=p.date,
     )
 

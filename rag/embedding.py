@@ -57,6 +57,11 @@ def load_sentence_transformer(model: str, threads: int) -> SentenceTransformer:
     """
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    # Its "Loading weights" bar would interleave with newsqa's own progress bar and output.
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
 
     if threads > 0:
         torch.set_num_threads(threads)

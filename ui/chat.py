@@ -37,7 +37,7 @@ DESCRIPTION = (
 def passage_rows(answer: Answer) -> list[list[str]]:
     """One row per cited passage, numbered as in the answer."""
     return [
-        [str(c.n), c.title, c.url or c.name + (f" ({c.date})" if c.date else ""), " ".join(c.text.split())]
+        [str(c.n), c.title, c.url or c.source + (f" ({c.date})" if c.date else ""), " ".join(c.text.split())]
         for c in answer.citations
     ]
 

@@ -86,7 +86,7 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
     if final.unsupported_numbers:
         print(f"  (!) not in the cited passages: {', '.join(final.unsupported_numbers)}")
     for c in final.citations:
-        print(f"\n[{c.n}] {c.title} — {c.name}\n    {' '.join(c.text.split())}")
+        print(f"\n[{c.n}] {c.title} — {c.source}\n    {' '.join(c.text.split())}")
     return EXIT_OK
 
 

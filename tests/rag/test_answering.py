@@ -41,7 +41,7 @@ def test_cited_answer_is_checked_and_streamed(corpus_settings):
     assert answer.answer == "10,000 to 12,000 soldiers [1]"  # [9] was never given to the model
     assert not answer.refused and answer.unsupported_numbers == []
     assert [c.n for c in answer.citations] == [1]
-    assert answer.citations[0].name == "nordkorea-soldaten-russland.txt"
+    assert answer.citations[0].source == "nordkorea-soldaten-russland.txt"
     assert "12.000" in answer.citations[0].text
     assert {"retrieve", "first_token", "generate", "total"} <= answer.timings_ms.keys()
     # the model saw the numbered passages and was told the answer language

@@ -29,7 +29,7 @@ def test_how_many_soldiers_in_english_gets_the_range_with_a_citation(answerer):
     answer = answerer.ask("how many soldiers?")
     assert not answer.refused, answer.answer
     assert {10_000.0, 12_000.0} <= values(answer.answer), answer.answer
-    assert answer.citations and {c.name for c in answer.citations} == {ARTICLE}
+    assert answer.citations and {c.source for c in answer.citations} == {ARTICLE}
     assert any("12.000" in c.text for c in answer.citations)
     assert answer.unsupported_numbers == []
     assert detect_language(answer.answer, default="en") == "en", answer.answer
@@ -40,7 +40,7 @@ def test_the_same_question_in_german_is_answered_in_german(answerer):
     answer = answerer.ask("Wie viele nordkoreanische Soldaten wurden nach Russland geschickt?")
     assert not answer.refused, answer.answer
     assert 12_000.0 in values(answer.answer), answer.answer
-    assert {c.name for c in answer.citations} == {ARTICLE}
+    assert {c.source for c in answer.citations} == {ARTICLE}
     assert detect_language(answer.answer, default="de") == "de", answer.answer
     assert not {"soldiers", "to", "and"} & set(answer.answer.lower().split()), answer.answer
 

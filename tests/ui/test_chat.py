@@ -81,3 +81,43 @@ def test_passages_are_shown_as_plain_text(settings, serve, tmp_path):
     config = client.config
     frames = [c for c in config["components"] if c.get("type") == "dataframe"]
     assert frames and frames[0]["props"]["datatype"] == ["str"] * len(PASSAGE_COLUMNS)
+
+
+@pytest.mark.llm
+def test_newsqa_chat_on_an_empty_index_ingests_the_corpus_and_answers(settings):
+    """The README's main command, as a user runs it: `newsqa chat`, then a question in the browser."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "NEWSQA_INDEX_DIR": str(settings.index_dir),
+        "NEWSQA_MODEL_DIR": str(settings.model_dir),
+        "NEWSQA_CORPUS_DIR": str(settings.corpus_dir),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "chat", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        client = None
+        deadline = time.time() + 300
+        while client is None and time.time() < deadline and server.poll() is None:
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:
+                time.sleep(2)
+        assert client is not None, "the chat did not come up"
+        answer, rows = client.predict("how many soldiers?", api_name="/chat")
+        rows = rows["data"] if isinstance(rows, dict) else rows
+        assert "12,000" in answer and "[" in answer
+        assert rows and rows[0][2] == "nordkorea-soldaten-russland.txt"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=60)[0]
+    assert "No index yet: ingesting" in output and "Ingested 1 article(s)" in output
