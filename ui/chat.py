@@ -135,5 +135,6 @@ def _warm(settings: Settings, answerer: Answerer) -> None:
     try:
         answerer.retriever.run("warm up")
         warm_up(settings)
+        answerer.warm_up()
     except Exception as exc:  # warming is an optimisation; a failure shows up on the first question
         log.warning("could not warm up the models: %s", exc)

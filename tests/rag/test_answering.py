@@ -25,6 +25,10 @@ class ScriptedLLM(GenericFakeChatModel):
         self.prompts.append(messages)
         yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
 
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(messages)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
 
 def make_answerer(settings, reply: str) -> tuple[Answerer, ScriptedLLM]:
     llm = ScriptedLLM(messages=iter([AIMessage(content=reply)]), prompts=[])
@@ -114,3 +118,13 @@ def test_refusal_phrasings_are_recognised(reply):
 @pytest.mark.parametrize("reply", ["10,000 to 12,000 soldiers [1]", "Kim Jong-un [2]", "in der Region Kursk [1]"])
 def test_answers_are_not_mistaken_for_refusals(reply):
     assert not is_refusal(reply)
+
+
+def test_warm_up_sends_exactly_the_fixed_prefix_of_every_question_prompt(corpus_settings):
+    answerer, llm = make_answerer(corpus_settings, "x")
+    llm.messages = iter([AIMessage(content="x"), AIMessage(content="10.000 bis 12.000 [1]")])
+    answerer.warm_up()
+    answerer.ask("How many North Korean soldiers are in Russia?")
+    warm, real = llm.prompts[0], llm.prompts[-1]
+    assert [m.content for m in warm[:-1]] == [m.content for m in real[:-1]]
+    assert real[-1].content.startswith(warm[-1].content)
