@@ -6,10 +6,12 @@ Usage::
     report.added, report.unchanged, report.deleted, report.skipped
 
 Built on LangChain's indexing API: every chunk gets a content-hash id (sha256 of text and metadata),
-the record manager remembers which hashes each article produced, and ``cleanup="incremental"``
-replaces the chunks of an article that changed. Duplicate policy: a chunk whose hash is already
-recorded is skipped, never embedded twice; Chroma upserts by id, so a re-run after a crash between
-the vector write and the record write cannot duplicate anything either.
+the record manager remembers which hashes each article produced, and after each group of whole
+articles the chunks those articles no longer produce are deleted (what ``cleanup="incremental"`` does,
+but once per group instead of once per embedding batch, see :func:`_index_articles`). Duplicate
+policy: a chunk whose hash is already recorded is skipped, never embedded twice; Chroma upserts by id,
+so a re-run after a crash between the vector write and the record write cannot duplicate anything
+either. An ingestion killed at any point leaves a state that the next run completes.
 
 What the indexing API does not do is notice articles that are *gone*: ``incremental`` never looks at
 sources it is not given, and ``full`` would delete the articles of every other folder. So after
@@ -33,9 +35,11 @@ from ingest.chunking import chunk_article
 from ingest.loading import Skipped, discover, load_file
 from rag.embedding import get_embeddings, load_tokenizer
 from rag.settings import Settings
-from rag.store import Store, delete_index, ingest_lock, mark_changed, open_store
+from rag.store import Store, delete_index, ingest_lock, mark_changed, open_store, reading
 
-#: Chunks embedded per call: big enough to batch the model well, small enough to show progress.
+#: Chunks embedded and written per call: big enough to batch the model well, small enough to show
+#: progress, and what bounds memory: a 50 MB article is embedded 64 chunks at a time, never at once
+#: (Chroma also refuses more than ~5,000 records per write).
 EMBED_BATCH = 64
 
 #: Called after each file: (files done, files in all, current file name).
@@ -91,8 +95,8 @@ def ingest(
     """Bring the index in line with the articles under ``paths`` (files or folders).
 
     Raises :class:`rag.store.StoreError` subclasses for index problems the user must act on
-    (another ingestion running, index built with another model) and ``FileNotFoundError`` when none
-    of the paths exists.
+    (another ingestion running, index built with another model, index files damaged) and
+    ``FileNotFoundError`` when none of the paths exists.
     """
     started = time.perf_counter()
     roots = [Path(os.path.abspath(p)) for p in paths]
@@ -102,7 +106,7 @@ def ingest(
     files, skipped = discover(roots)
     report = IngestReport(files=len(files), skipped=list(skipped))
 
-    with ingest_lock(settings):
+    with ingest_lock(settings), reading(settings):
         if rebuild:
             delete_index(settings)
         store = open_store(settings, get_embeddings(settings), create=True)
@@ -129,21 +133,10 @@ def ingest(
                         progress(done, len(files), path.name)
 
         for batch in _whole_article_batches(articles(), EMBED_BATCH):
-            # One index() call per batch of whole articles: the incremental cleanup of a batch
-            # deletes an article's older chunks, so an article split over two batches would lose
-            # (and re-embed) the unchanged chunks that sit in the second one.
-            result = index(
-                batch,
-                store.records,
-                store.vectors,
-                cleanup="incremental",
-                source_id_key="source",
-                key_encoder="sha256",
-                batch_size=len(batch),
-            )
-            report.added += result["num_added"] + result["num_updated"]
-            report.unchanged += result["num_skipped"]
-            report.deleted += result["num_deleted"]
+            added, unchanged, deleted = _index_articles(store, batch)
+            report.added += added
+            report.unchanged += unchanged
+            report.deleted += deleted
         present = {os.path.abspath(p) for p in files}
         report.deleted += sweep_gone(store, roots, present, clean_files, produced)
         if rebuild or report.added or report.deleted:
@@ -151,6 +144,34 @@ def ingest(
 
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _index_articles(store: Store, chunks: list[Document]) -> tuple[int, int, int]:
+    """Write the chunks of whole articles, then drop those articles' chunks from earlier runs.
+
+    Returns ``(added, unchanged, deleted)``. The chunks are embedded :data:`EMBED_BATCH` at a
+    time. LangChain's own incremental cleanup runs after every such batch and would delete the
+    unchanged chunks of a long article that sit in a later batch (and so re-embed them on every
+    run); cleaning up once, after the whole articles are written, deletes only what is really gone.
+    """
+    started = store.records.get_time()
+    result = index(
+        chunks,
+        store.records,
+        store.vectors,
+        cleanup=None,
+        source_id_key="source",
+        key_encoder="sha256",
+        batch_size=EMBED_BATCH,
+    )
+    sources = sorted({str(chunk.metadata["source"]) for chunk in chunks})
+    deleted = 0
+    # Every chunk written or confirmed above was stamped at `started` or later; older ones are gone.
+    while stale := store.records.list_keys(group_ids=sources, before=started, limit=1000):
+        store.vectors.delete(ids=stale)  # vectors first: a crash here leaves records to retry with
+        store.records.delete_keys(stale)
+        deleted += len(stale)
+    return result["num_added"] + result["num_updated"], result["num_skipped"], deleted
 
 
 def _whole_article_batches(articles: Iterator[list[Document]], size: int) -> Iterator[list[Document]]:

@@ -22,9 +22,11 @@ What ``Article.text`` holds (chunk offsets point into exactly this string):
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +88,9 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Skipped]]:
 
     Folders are searched recursively (sorted, hidden files and folders skipped, symlinked folders
     followed once so loops end). Files with other suffixes inside folders are ignored silently;
-    a file named explicitly with an unsupported suffix, a missing path or an unreadable folder is
-    reported as :class:`Skipped`. The same file reached twice is returned once.
+    a file named explicitly with an unsupported suffix, a missing path, an unreadable folder, and
+    any article file that is a pipe, socket, device, broken link or link loop or whose name is not
+    UTF-8 is reported as :class:`Skipped`. The same file reached twice is returned once.
     """
     files: list[Path] = []
     skipped: list[Skipped] = []
@@ -96,21 +99,15 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Skipped]]:
         path = Path(given)
         if path.is_dir():
             found = _walk(path, skipped)
-        elif path.is_file():
-            if not _is_supported(path):
-                skipped.append(Skipped(str(path), _unsupported(path)))
-                continue
-            found = [path]
-        elif path.is_symlink():
-            skipped.append(Skipped(str(path), _BROKEN_LINK))
-            continue
-        elif path.exists():
-            reason = "not a regular file or folder (device, pipe or socket)"
-            skipped.append(Skipped(str(path), reason))
-            continue
-        else:
+        elif not path.exists() and not path.is_symlink():
             skipped.append(Skipped(str(path), "no such file or folder"))
             continue
+        else:
+            problem = _file_problem(path) or (None if _is_supported(path) else _unsupported(path))
+            if problem:
+                skipped.append(Skipped(str(path), problem))
+                continue
+            found = [path]
         for file in found:
             key = os.path.realpath(file)
             if key not in seen:
@@ -120,6 +117,36 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Skipped]]:
 
 
 _BROKEN_LINK = "broken symbolic link (its target does not exist)"
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be loaded as an article file, or None for a readable-looking regular file.
+
+    Usage: ``_file_problem(Path("news/pipe.txt"))  # -> "named pipe (FIFO), not a regular file"``
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        # The name's bytes are not UTF-8 (e.g. Latin-1 from an old archive): the path could not be
+        # stored as the article's source or shown to the user.
+        return "file name is not valid UTF-8: rename the file (e.g. with `convmv -f latin1 -t utf8`)"
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link loop (the link leads back to itself)"
+        if path.is_symlink():
+            return _BROKEN_LINK
+        return f"cannot be read: {error.strerror or error}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "socket, not a regular file"
+    return "device, not a regular file"
 
 
 def _is_supported(path: Path) -> bool:
@@ -162,10 +189,13 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
             if name.startswith(".") or not _is_supported(Path(name)):
                 continue
             file = Path(dirpath) / name
-            if file.is_file():
+            # Pipes, sockets, devices and link loops in a folder are reported, never opened:
+            # reading a pipe would block the ingestion forever.
+            problem = _file_problem(file)
+            if problem:
+                skipped.append(Skipped(str(file), problem))
+            else:
                 found.append(file)
-            elif file.is_symlink() and not file.exists():
-                skipped.append(Skipped(str(file), _BROKEN_LINK))
     return found
 
 
@@ -471,7 +501,7 @@ _MD_H1 = re.compile(r"^[ \t]{0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE
 
 
 def _parse_markdown(data: bytes, source: str, stem: str) -> Article:
-    raw = normalise_text(_decode(data))
+    raw = _require_text(normalise_text(_decode(data)))
     del data
     meta: dict[str, str] = {}
     front = _FRONT_MATTER.match(raw)
@@ -483,7 +513,9 @@ def _parse_markdown(data: bytes, source: str, stem: str) -> Article:
     text = raw
     for pattern, replacement in _MD_RULES:
         text = pattern.sub(replacement, text)
-    text = _require_text(text.strip("\n"))
+    text = text.strip("\n")
+    if not text or text.isspace():
+        raise _Unreadable("Markdown without text (nothing left outside comments, code and markup)")
     title = meta.get("title") or (_clean_inline_md(heading.group(1)) if heading else "")
     return Article(
         source=source,

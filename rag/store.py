@@ -5,9 +5,12 @@ Usage::
     store = open_store(settings, embeddings)            # raises IndexMissingError before the first ingest
     store.vectors.similarity_search_with_relevance_scores("query: ...", k=4)
     with ingest_lock(settings): ...                      # one writer per index at a time
+    with reading(settings): ...                          # Chroma/SQLite failures become IndexUnreadableError
 
 The collection records the embedding model and its dimension when it is created, so an index built with
-one model is never queried or extended with vectors of another.
+one model is never queried or extended with vectors of another. An index that Chroma or SQLite cannot
+read (a damaged file, a disk that filled up) is reported as :class:`IndexUnreadableError`, whose message
+says to run ``newsqa ingest --rebuild``; that command works even then (:func:`delete_index`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import errno
 import fcntl
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +28,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import chromadb
+import httpx
+import sqlalchemy.exc
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import InternalError
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
 from langchain_core.embeddings import Embeddings
@@ -52,6 +59,54 @@ class IndexBusyError(StoreError):
     pass
 
 
+class ChromaServerError(StoreError):
+    """The configured Chroma server cannot be reached (down, restarting, wrong address)."""
+
+
+class IndexUnreadableError(StoreError):
+    """Chroma or SQLite cannot read the index files; only a rebuild helps."""
+
+
+# What Chroma's Rust core and the record manager's SQLite raise when the files on disk are damaged,
+# truncated or not what they should be (measured: "file is not a database", "database disk image is
+# malformed", "Error loading hnsw index", "Error finding id").
+_UNREADABLE = (InternalError, sqlite3.DatabaseError, sqlalchemy.exc.DatabaseError)
+
+
+def _unreadable(settings: Settings, error: BaseException) -> StoreError:
+    detail = " ".join(str(error).split())[:200] or type(error).__name__
+    if "database is locked" in detail:  # busy, not damaged: a rebuild would be the wrong advice
+        return IndexBusyError(
+            f"The index in {settings.index_dir} stayed locked by another process for a minute; "
+            "try again when it has finished."
+        )
+    return IndexUnreadableError(
+        f"The index in {settings.index_dir} cannot be read or written ({detail}). It may be damaged "
+        "(a crash while writing, a full disk, a copy of a running index). Rebuild it with "
+        "`newsqa ingest --rebuild` (name your folders if you ingested others than the corpus folder)."
+    )
+
+
+@contextmanager
+def reading(settings: Settings) -> Iterator[None]:
+    """Turn Chroma's and SQLite's low-level errors inside the block into :class:`IndexUnreadableError`.
+
+    Usage: ``with reading(settings): hits = store.vectors.similarity_search(...)``
+
+    A damaged vector index file is sometimes only noticed by the first search, not when opening.
+    """
+    try:
+        yield
+    except StoreError:
+        raise
+    except _UNREADABLE as exc:
+        if settings.chroma_host:  # the server's files are the server's business, not a local rebuild's
+            raise server_unreachable(settings, exc) from exc
+        raise _unreadable(settings, exc) from exc
+    except (httpx.TransportError, ConnectionError) as exc:
+        raise server_unreachable(settings, exc) from exc
+
+
 @dataclass(frozen=True)
 class Store:
     """An opened index: the LangChain vector store over the collection, and its record manager."""
@@ -76,8 +131,8 @@ class Store:
         otherwise never find the articles a later ``newsqa ingest`` added (measured: the count
         grows, the search results do not).
         """
-        if _generation(self.settings) == self.generation:
-            return self
+        if self.settings.chroma_host or _generation(self.settings) == self.generation:
+            return self  # a Chroma server always answers from its current index
         _forget_clients()
         return open_store(self.settings, self.embeddings)
 
@@ -119,23 +174,61 @@ def _persistent_client(path: str) -> chromadb.ClientAPI:
     )
 
 
+@lru_cache(maxsize=4)
+def _http_client(host: str, port: int, ssl: bool, token: str | None) -> chromadb.ClientAPI:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return chromadb.HttpClient(
+        host=host, port=port, ssl=ssl, headers=headers, settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
 def open_client(settings: Settings) -> chromadb.ClientAPI:
-    """The Chroma client for these settings (embedded, persistent under the index dir)."""
+    """The Chroma client for these settings: a server's when ``chroma_host`` is set, else embedded."""
+    if settings.chroma_host:
+        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+        try:
+            return _http_client(settings.chroma_host, settings.chroma_port, settings.chroma_ssl, token)
+        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError variants here
+            raise server_unreachable(settings, exc) from exc
     path = chroma_dir(settings)
     path.mkdir(parents=True, exist_ok=True)
-    return _persistent_client(str(path.resolve()))
+    try:
+        return _persistent_client(str(path.resolve()))
+    except Exception as exc:  # Chroma cannot open its own files: nothing else fails here
+        # A failed start leaves a half-built system in Chroma's process-wide cache, and every later
+        # client for this path would fail with an unrelated AttributeError: forget it.
+        _forget_clients()
+        raise _unreadable(settings, exc) from exc
+
+
+def server_url(settings: Settings) -> str:
+    scheme = "https" if settings.chroma_ssl else "http"
+    return f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+
+
+def server_unreachable(settings: Settings, error: BaseException) -> StoreError:
+    """The error a user sees while the Chroma server is down or unreachable."""
+    detail = " ".join(str(error).split())[:160] or type(error).__name__
+    return ChromaServerError(
+        f"Cannot reach the Chroma server at {server_url(settings)} ({detail}). Check that it is running "
+        "(`chroma run --path DIR --port PORT`) and NEWSQA_CHROMA_HOST / NEWSQA_CHROMA_PORT; newsqa "
+        "carries on as soon as it is back."
+    )
 
 
 def open_records(settings: Settings) -> SQLRecordManager:
     """The record manager: which chunk hashes are in the collection, per source article."""
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    db = (settings.index_dir / "records.sqlite").resolve()
-    records = SQLRecordManager(
-        namespace=f"chroma/{settings.collection}",
-        db_url=f"sqlite:///{db}",
+    if settings.record_db_url:
+        # Shared by every machine that ingests into one Chroma server, so none re-embeds the
+        # chunks another already wrote.
+        db_url, engine_kwargs = settings.record_db_url, {}
+    else:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        db_url = f"sqlite:///{(settings.index_dir / 'records.sqlite').resolve()}"
         # Readers and a writer share the file; wait for a lock instead of failing at once.
-        engine_kwargs={"connect_args": {"timeout": 60}},
-    )
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+    namespace = f"chroma/{server_url(settings) if settings.chroma_host else 'local'}/{settings.collection}"
+    records = SQLRecordManager(namespace=namespace, db_url=db_url, engine_kwargs=engine_kwargs)
     records.create_schema()
     return records
 
@@ -145,7 +238,21 @@ def _collection_names(client: chromadb.ClientAPI) -> set[str]:
 
 
 def open_store(settings: Settings, embeddings: Embeddings, *, create: bool = False) -> Store:
-    """Open the index for these settings; with ``create`` make it if it does not exist yet."""
+    """Open the index for these settings; with ``create`` make it if it does not exist yet.
+
+    Raises :class:`IndexMissingError`, :class:`IndexMismatchError` or, when the files cannot be
+    read, :class:`IndexUnreadableError` (all :class:`StoreError`, with what to do in the message).
+    """
+    try:
+        with reading(settings):
+            return _open_store(settings, embeddings, create)
+    except StoreError:
+        raise
+    except OSError as exc:  # e.g. the chroma folder replaced by a file, or not writable
+        raise _unreadable(settings, exc) from exc
+
+
+def _open_store(settings: Settings, embeddings: Embeddings, create: bool) -> Store:
     client = open_client(settings)
     model_id = getattr(embeddings, "model_id", type(embeddings).__name__)
     exists = settings.collection in _collection_names(client)
@@ -178,9 +285,14 @@ def open_store(settings: Settings, embeddings: Embeddings, *, create: bool = Fal
             collection_metadata={MODEL_KEY: model_id, DIM_KEY: _dimension(embeddings)},
             collection_configuration={"hnsw": {"space": "cosine"}},
         )
+    records = open_records(settings)
+    if not exists:
+        # Records without their collection (the chroma folder was deleted or replaced) would make
+        # ingestion skip every chunk as "unchanged" and leave the new collection empty.
+        _clear_records(records)
     return Store(
         vectors=vectors,
-        records=open_records(settings),
+        records=records,
         settings=settings,
         embeddings=embeddings,
         generation=_generation(settings),
@@ -192,25 +304,39 @@ def _dimension(embeddings: Embeddings) -> int:
     return int(dim) if dim else len(embeddings.embed_query("dimension probe"))
 
 
+def _clear_records(records: SQLRecordManager) -> None:
+    while keys := records.list_keys(limit=10_000):
+        records.delete_keys(keys)
+
+
 def delete_index(settings: Settings) -> None:
-    """Remove the collection and its records (``newsqa ingest --rebuild``)."""
-    client = open_client(settings)
-    if settings.collection in _collection_names(client):
-        client.delete_collection(settings.collection)
-    db = settings.index_dir / "records.sqlite"
-    if db.exists():
-        records = open_records(settings)
-        while keys := records.list_keys(limit=10_000):
-            records.delete_keys(keys)
+    """Remove the collection and its records (``newsqa ingest --rebuild``).
+
+    An index that cannot be opened at all is moved aside and removed instead, so a rebuild is
+    always possible (other collections in the same folder are lost then).
+    """
+    try:
+        client = open_client(settings)
+        if settings.collection in _collection_names(client):
+            client.delete_collection(settings.collection)
+        if (settings.index_dir / "records.sqlite").exists():
+            _clear_records(open_records(settings))
+    except (IndexUnreadableError, *_UNREADABLE, OSError):
+        wipe_unreadable_index(settings)
 
 
 def wipe_unreadable_index(settings: Settings) -> None:
     """Last resort for an index Chroma cannot open at all: move it aside, keep nothing."""
     target = chroma_dir(settings)
-    if target.exists():
+    if target.exists() or target.is_symlink():
+        # Moved aside first, so the new index can be created under the old name even if removing
+        # the damaged files fails half-way.
         aside = target.with_name(f"chroma.broken-{os.getpid()}")
         shutil.move(str(target), str(aside))
-        shutil.rmtree(aside, ignore_errors=True)
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.unlink(missing_ok=True)
     (settings.index_dir / "records.sqlite").unlink(missing_ok=True)
     _forget_clients()
 

@@ -3,15 +3,22 @@
 Usage::
 
     newsqa chat                      # http://127.0.0.1:7860
-    launch(settings, host="127.0.0.1", port=7860)
-    demo = build_app(settings, answerer)  # for tests: demo.launch(prevent_thread_lock=True)
+    launch(settings, host="127.0.0.1", port=7860, auth=("user", "password"))
+    demo = build_app(settings, answerer)
+    serve(demo, settings, port=7861, block=False)   # for tests: returns once the server is up
 
 Passages are shown in a plain-text table: article text is untrusted, and a table cell of type
-"str" is never interpreted as HTML or markdown.
+"str" is never interpreted as HTML or markdown (Gradio renders it as a text node; only "html" and
+"markdown" cells are rendered as markup). The chatbot sanitises HTML in answers (Gradio's default).
+
+Exposure: the chat binds 127.0.0.1 unless a host is given, can require a login, and refuses to
+serve any file from the index, the corpus or the model cache (Gradio serves only its own files
+anyway; the block list keeps it so if an upload or cache folder ever ends up in one of them).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 import threading
@@ -21,12 +28,21 @@ import gradio as gr
 
 from rag.answering import Answer, Answerer, QuestionError, Token, build_answerer
 from rag.language import message
+from rag.llm import ModelSetupError
 from rag.settings import Settings
-from rag.store import IndexMissingError
+from rag.store import IndexMissingError, StoreError
 
 log = logging.getLogger(__name__)
 
 PASSAGE_COLUMNS = ["#", "Title", "Source", "Passage"]
+
+#: Every event that runs the LLM shares this concurrency group: one model on two cores answers one
+#: question at a time, whether it came from the page, an example or the API.
+GENERATION_GROUP = "newsqa-generation"
+GENERATIONS_AT_ONCE = 1
+
+#: Questions waiting beyond this get "queue full" at once instead of waiting for many minutes.
+QUEUE_SIZE = 100
 
 DESCRIPTION = (
     "Ask about the news articles in the index, in English or German. Every answer cites the "
@@ -61,7 +77,7 @@ def respond(answerer: Answerer, question: str) -> Iterator[tuple[str, list[list[
                 yield shown, []
             else:
                 yield render_answer(event), passage_rows(event)
-    except QuestionError as exc:
+    except (QuestionError, StoreError, ModelSetupError) as exc:  # the message says what to do
         yield str(exc), []
 
 
@@ -92,12 +108,25 @@ def build_app(settings: Settings, answerer: Answerer) -> gr.Blocks:
                     run_examples_on_click=True,
                     cache_examples=False,
                     flagging_mode="never",
-                    concurrency_limit=1,
+                    concurrency_limit=GENERATIONS_AT_ONCE,
                     api_name="chat",
                 )
             with gr.Column(scale=2):
                 passages.render()
+    _one_generation_at_a_time(demo)
     return demo
+
+
+def _one_generation_at_a_time(demo: gr.Blocks) -> None:
+    """Put every event that calls the chat function into one concurrency group.
+
+    ChatInterface gives the page's submit, its examples and the ``/chat`` API separate events,
+    each with its own limit of one: a browser user and an API user would generate at once.
+    Those events are the ones carrying our explicit limit (the rest keep "default").
+    """
+    for block_fn in demo.fns.values():
+        if block_fn.concurrency_limit == GENERATIONS_AT_ONCE:
+            block_fn.concurrency_id = GENERATION_GROUP
 
 
 def _ensure_index(settings: Settings) -> None:
@@ -117,6 +146,57 @@ def _ensure_index(settings: Settings) -> None:
         print(report.summary(), file=sys.stderr)
 
 
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``"user:password"`` as a login pair, None for no login; ValueError if malformed.
+
+    Usage: ``parse_auth("anna:geheim")  # -> ("anna", "geheim")``
+    """
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("the chat login must be given as user:password (both non-empty)")
+    return user, password
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    demo: gr.Blocks,
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    block: bool = True,
+    quiet: bool = False,
+) -> None:
+    """Queue and launch the app as ``newsqa chat`` does; ``block=False`` returns once it is up."""
+    demo.queue(default_concurrency_limit=GENERATIONS_AT_ONCE, max_size=QUEUE_SIZE)
+    private = [settings.index_dir, settings.corpus_dir, settings.model_dir]
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message="newsqa: please log in." if auth else None,
+        show_error=False,
+        footer_links=[],
+        blocked_paths=[str(path.expanduser().resolve()) for path in private],
+        max_file_size="1mb",  # the chat takes no files; limits what an upload can put on disk
+        enable_monitoring=False,
+        prevent_thread_lock=not block,
+        quiet=quiet,
+    )
+
+
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None) -> None:
     """Ingest if needed, warm the models, and serve the chat until interrupted."""
     _ensure_index(settings)
@@ -124,9 +204,14 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: 
     # Warm in the background: the page is usable at once, and the first answer is not 10x slower.
     threading.Thread(target=_warm, args=(settings, answerer), daemon=True).start()
     demo = build_app(settings, answerer)
-    demo.queue(default_concurrency_limit=1, max_size=100)
-    print(f"newsqa chat on http://{host}:{port}", file=sys.stderr)
-    demo.launch(server_name=host, server_port=port, auth=auth, show_error=False, footer_links=[])
+    print(f"newsqa chat on http://{host}:{port}" + (" (login required)" if auth else ""), file=sys.stderr)
+    if not is_loopback(host) and not auth:
+        print(
+            f"newsqa: warning: the chat listens on {host} without a login; anyone who can reach this "
+            "machine can use it. Add --auth user:password (or NEWSQA_CHAT_AUTH).",
+            file=sys.stderr,
+        )
+    serve(demo, settings, host=host, port=port, auth=auth)
 
 
 def _warm(settings: Settings, answerer: Answerer) -> None:

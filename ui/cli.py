@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="start the web chat")
     chat.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     chat.add_argument("--port", type=int, default=7860)
-    chat.add_argument("--auth", help="require a login, as user:password")
+    chat.add_argument("--auth", help="require a login, as user:password (default: $NEWSQA_CHAT_AUTH)")
 
     commands.add_parser("models", help="build the embedding model and the LLM into the model cache")
     return parser
@@ -59,19 +59,28 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def shown_path(path: str) -> str:
+    """A path for the terminal: bytes of a name that are not UTF-8 shown as ``\\xNN``.
+
+    Usage: ``shown_path(os.fsdecode(b"Stra\\xdfe.txt"))  # -> "Stra\\xdfe.txt"``
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool) -> int:
     from ingest.indexing import ingest
 
     report = ingest(paths or [settings.corpus_dir], settings, rebuild=rebuild, show_bar=not quiet)
     for skipped in report.skipped:
-        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(f"skipped {shown_path(skipped.path)}: {skipped.reason}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
     return report.exit_code
 
 
 def run_ask(question: str, settings: Settings, as_json: bool) -> int:
-    from rag.answering import Answer, Token, build_answerer
+    from rag.answering import Answer, Token, build_answerer, clean_question
 
+    clean_question(question, settings.max_question_chars)  # a bad question needs no index or model
     answerer = build_answerer(settings)
     if as_json:
         print(json.dumps(answerer.ask(question).to_json(), ensure_ascii=False))
@@ -91,15 +100,16 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
 
 
 def run_chat(settings: Settings, host: str, port: int, auth: str | None) -> int:
-    from ui.chat import launch
+    from ui.chat import launch, parse_auth
 
-    credentials = None
-    if auth:
-        user, sep, password = auth.partition(":")
-        if not sep or not user or not password:
-            print("newsqa: error: --auth takes user:password", file=sys.stderr)
-            return EXIT_USAGE
-        credentials = (user, password)
+    source = "--auth"
+    if auth is None and settings.chat_auth is not None:
+        auth, source = settings.chat_auth.get_secret_value(), "NEWSQA_CHAT_AUTH"
+    try:
+        credentials = parse_auth(auth)
+    except ValueError:
+        print(f"newsqa: error: {source} takes user:password (both non-empty)", file=sys.stderr)
+        return EXIT_USAGE
     launch(settings, host=host, port=port, auth=credentials)
     return EXIT_OK
 

@@ -40,6 +40,8 @@ def test_messages_exist_in_both_languages_and_fall_back_to_english():
         ("10,000 bis 12,000 Soldaten", "de", "10.000 bis 12.000 Soldaten"),
         ("in 2024, 12 people", "en", "in 2024, 12 people"),
         ("12.000", "fr", "12.000"),
+        ("10, 000 to 12, 000 [1]", "en", "10,000 to 12,000 [1]"),
+        ("10. 000 bis 12. 000", "de", "10.000 bis 12.000"),
     ],
 )
 def test_thousands_separators_follow_the_answer_language(text, language, expected):
