@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -32,7 +31,9 @@ from sqlalchemy import text
 from tqdm import tqdm
 
 from ingest.chunking import chunk_article
-from ingest.loading import Skipped, discover, load_file
+from ingest.loading import discover, load_file
+from ingest.manifest import ManifestWriter, forget
+from ingest.report import IngestReport
 from rag.embedding import get_embeddings, load_tokenizer
 from rag.settings import Settings
 from rag.store import Store, delete_index, ingest_lock, mark_changed, open_store, reading
@@ -44,33 +45,6 @@ EMBED_BATCH = 64
 
 #: Called after each file: (files done, files in all, current file name).
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass
-class IngestReport:
-    """What one ingestion did, for the summary line and the exit status."""
-
-    files: int = 0
-    articles: int = 0
-    chunks: int = 0
-    added: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """0 when everything was ingested, 3 when it completed but skipped files."""
-        return 3 if self.skipped else 0
-
-    def summary(self) -> str:
-        files = f"{len({s.path for s in self.skipped})} file(s) skipped" if self.skipped else "no files skipped"
-        return (
-            f"Ingested {self.articles} article(s) from {self.files} file(s) in {self.seconds:.1f} s: "
-            f"{self.chunks} chunks, {self.added} added, {self.unchanged} unchanged, "
-            f"{self.deleted} deleted; {files}."
-        )
 
 
 def token_counter(settings: Settings) -> Callable[[str], int]:
@@ -107,6 +81,10 @@ def ingest(
     report = IngestReport(files=len(files), skipped=list(skipped))
 
     with ingest_lock(settings), reading(settings):
+        # Dropped before anything is written: a run that dies half-way must not leave a manifest
+        # that calls the index up to date.
+        forget(settings)
+        manifest = ManifestWriter(settings, roots)
         if rebuild:
             delete_index(settings)
         store = open_store(settings, get_embeddings(settings), create=True)
@@ -118,16 +96,20 @@ def ingest(
             bar = tqdm(total=len(files), unit="file", desc="Ingesting", disable=not show_bar, leave=False)
             with bar:
                 for done, path in enumerate(files, start=1):
+                    stamp = manifest.stamp(path)
                     loaded, bad = load_file(path)
                     report.skipped.extend(bad)
                     if not bad:
                         clean_files.add(os.path.abspath(path))
+                    file_chunks = 0
                     for article in loaded:
                         report.articles += 1
                         produced.add(article.source)
                         chunks = chunk_article(article, count_tokens, settings)
                         report.chunks += len(chunks)
+                        file_chunks += len(chunks)
                         yield chunks
+                    manifest.add(path, stamp, len(loaded), file_chunks)
                     bar.update(1)
                     if progress:
                         progress(done, len(files), path.name)
@@ -141,6 +123,8 @@ def ingest(
         report.deleted += sweep_gone(store, roots, present, clean_files, produced)
         if rebuild or report.added or report.deleted:
             mark_changed(settings)
+        if not report.skipped:  # skipped files must be reported (and retried) on every run
+            manifest.save()
 
     report.seconds = time.perf_counter() - started
     return report

@@ -5,7 +5,7 @@ Usage::
     answerer = Answerer(settings, retriever, chat_model)
     answer = answerer.ask("how many soldiers?")
     answer.answer, answer.citations[0].text, answer.refused
-    for event in answerer.stream("Wie viele Soldaten?"):   # Token(...)*, then the final Answer
+    for event in answerer.stream("Wie viele Soldaten?"):   # QuickAnswer?, Token(...)*, then the Answer
         ...
 
 The chain is plain LCEL: ``{question} -> +passages -> +answer`` where the answer step is either the
@@ -31,6 +31,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from rag.citing import check_answer
 from rag.language import NAMES, detect_language, localise_numbers, message
 from rag.llm import calling_llm
+from rag.quick import QuickAnswer, quick_answer
 from rag.retrieving import Passage, Retriever
 from rag.settings import Settings
 from rag.store import reading
@@ -127,6 +128,8 @@ class Answer:
     timings_ms: dict[str, float]
     language: str
     passages: list[Passage] = field(default_factory=list)
+    # The sentence shown before the LLM answered (None when retrieval found nothing relevant).
+    quick_answer: QuickAnswer | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON object; later versions add keys but never rename these."""
@@ -138,6 +141,7 @@ class Answer:
             "unsupported_numbers": self.unsupported_numbers,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "language": self.language,
+            "quick_answer": asdict(self.quick_answer) if self.quick_answer else None,
         }
 
 
@@ -219,13 +223,17 @@ class Answerer:
             answer=RunnableLambda(answer_step)
         )
 
-    def stream(self, question: str, sources: list[str] | None = None) -> Iterator[Token | Answer]:
-        """Yield the answer's tokens as they come, then the checked :class:`Answer`."""
+    def stream(
+        self, question: str, sources: list[str] | None = None
+    ) -> Iterator[QuickAnswer | Token | Answer]:
+        """Yield the :class:`QuickAnswer` right after retrieval (if a passage is relevant), then the
+        answer's tokens as they come, then the checked :class:`Answer`."""
         start = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         language = detect_language(text)
         timings: dict[str, float] = {}
         passages: list[Passage] = []
+        quick: QuickAnswer | None = None
         raw = ""
         inputs = {"question": text, "language": language, "sources": sources}
         # A damaged index may only show when searched: say so with the fix, not a Chroma trace.
@@ -234,6 +242,11 @@ class Answerer:
                 if "passages" in chunk:
                     passages = chunk["passages"]
                     timings["retrieve"] = (time.perf_counter() - start) * 1000
+                    # Before the LLM starts: the user sees the fact while the answer is written.
+                    quick = self._quick(text, passages)
+                    timings["quick"] = (time.perf_counter() - start) * 1000
+                    if quick is not None:
+                        yield quick
                 if "answer" in chunk and chunk["answer"]:
                     if "first_token" not in timings:
                         timings["first_token"] = (time.perf_counter() - start) * 1000
@@ -241,7 +254,13 @@ class Answerer:
                     yield Token(chunk["answer"])
         timings["generate"] = (time.perf_counter() - start) * 1000 - timings.get("retrieve", 0.0)
         timings["total"] = (time.perf_counter() - start) * 1000
-        yield self._finish(text, raw, passages, language, timings)
+        final = self._finish(text, raw, passages, language, timings)
+        final.quick_answer = quick
+        yield final
+
+    def _quick(self, question: str, passages: list[Passage]) -> QuickAnswer | None:
+        embeddings = self.retriever.store.embeddings
+        return quick_answer(question, passages, embeddings, threshold=self.settings.relevance_threshold)
 
     def warm_up(self) -> None:
         """Evaluate the fixed part of the prompt (rules and worked examples) once, at start-up.

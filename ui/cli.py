@@ -13,13 +13,14 @@ Exit status: 0 success, 1 failure, 2 bad usage, 3 ingestion completed but skippe
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
 import warnings
 from pathlib import Path
 
-from rag.settings import Settings, get_settings
+from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings, get_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 
@@ -78,7 +79,7 @@ def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool
 
 
 def run_ask(question: str, settings: Settings, as_json: bool) -> int:
-    from rag.answering import Answer, Token, build_answerer, clean_question
+    from rag.answering import Answer, QuickAnswer, Token, build_answerer, clean_question
 
     clean_question(question, settings.max_question_chars)  # a bad question needs no index or model
     answerer = build_answerer(settings)
@@ -89,6 +90,10 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
     for event in answerer.stream(question):
         if isinstance(event, Token):
             continue  # the raw tokens are unchecked; print only the checked answer
+        if isinstance(event, QuickAnswer):
+            # The fact as the article states it, on screen before the LLM has finished.
+            print(f"» {' '.join(event.text.split())} [{event.passage}]\n", flush=True)
+            continue
         final = event
     assert final is not None
     print(final.answer)
@@ -118,7 +123,13 @@ def run_models(settings: Settings) -> int:
     from rag.embedding import get_embeddings
     from rag.llm import ensure_gguf
 
-    get_embeddings(settings).sentence_transformer()
+    embeddings = get_embeddings(settings)
+    embeddings.prepare()
+    if embeddings.backend == "onnx-int8":
+        pass  # prepare() built the int8 export, offline, from the converted model
+    elif embeddings.model == BUILTIN_EMBEDDING_MODEL and importlib.util.find_spec("onnxruntime"):
+        # Built now too, so switching NEWSQA_EMBEDDING_BACKEND later needs no build at run time.
+        embeddings.onnx_encoder()
     print(f"embedding model ready in {settings.model_dir}", file=sys.stderr)
     print(f"LLM ready: {ensure_gguf(settings)}", file=sys.stderr)
     return EXIT_OK
@@ -128,11 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``newsqa`` command."""
     args = _parser().parse_args(argv)
     _quiet_libraries()
+    settings = get_settings()
+    if args.command == "ingest" and not args.rebuild:
+        from ingest.manifest import unchanged_report
+
+        # Checked before torch, Chroma or the tokenizer are imported: an unchanged corpus takes a
+        # fraction of a second instead of the seconds those imports alone cost.
+        report = unchanged_report(args.paths or [settings.corpus_dir], settings)
+        if report is not None:
+            print(report.summary(), file=sys.stderr)
+            return report.exit_code
     from rag.answering import QuestionError
     from rag.llm import ModelSetupError
     from rag.store import StoreError
 
-    settings = get_settings()
     try:
         if args.command == "ingest":
             return run_ingest(args.paths, settings, args.rebuild, args.quiet)

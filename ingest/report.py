@@ -1,0 +1,40 @@
+"""What one ingestion did: the summary line and the exit status (no heavy imports).
+
+Usage::
+
+    report = IngestReport(files=3, articles=3, chunks=20, added=20)
+    print(report.summary()); sys.exit(report.exit_code)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingest.loading import Skipped
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion did, for the summary line and the exit status."""
+
+    files: int = 0
+    articles: int = 0
+    chunks: int = 0
+    added: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything was ingested, 3 when it completed but skipped files."""
+        return 3 if self.skipped else 0
+
+    def summary(self) -> str:
+        files = f"{len({s.path for s in self.skipped})} file(s) skipped" if self.skipped else "no files skipped"
+        return (
+            f"Ingested {self.articles} article(s) from {self.files} file(s) in {self.seconds:.1f} s: "
+            f"{self.chunks} chunks, {self.added} added, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted; {files}."
+        )
