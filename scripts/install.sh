@@ -21,6 +21,15 @@ echo "==> installing torch (CPU build)"
 .venv/bin/pip install --quiet "torch==2.13.0"
 echo "==> installing newsqa and its dependencies"
 .venv/bin/pip install --quiet -e ".[test]"
+# The browser tests (tests/ui/test_browser.py) drive Debian's chromium through Playwright; Playwright's
+# own browser download (`playwright install`) is never used: it would fetch a build from the network.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "==> installing Debian's chromium (for the browser tests)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 echo "==> building the models into the model cache"
 .venv/bin/newsqa models
 echo "==> newsqa is installed: .venv/bin/newsqa"

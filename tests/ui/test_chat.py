@@ -6,14 +6,27 @@ tests/ui/test_cli.py; here the subject is the web app: streaming, the passages p
 
 from __future__ import annotations
 
+import re
 import socket
+from dataclasses import replace
 
 import pytest
 from gradio_client import Client
 
 from ingest.indexing import ingest
+from rag.answering import Answerer
+from rag.condensing import Condenser
+from rag.embedding import get_embeddings
+from rag.retrieving import Passage, Retriever
+from rag.store import open_store
 from tests.rag.test_answering import make_answerer
-from ui.chat import PASSAGE_COLUMNS, build_app
+from tests.ui.markup import answer_text, tags, visible_text
+from tests.ui.scripted import ChatScriptLLM
+from rag.catalog import list_articles
+from ui.chat import build_app, history_turns, ingest_uploads, passage_html, respond
+
+#: The only tags the chat's own markup uses; anything else came from an article or the model.
+OUR_TAGS = {"div", "details", "summary", "article", "strong", "p", "mark", "span", "a", "br", "small"}
 
 
 def free_port() -> int:
@@ -40,32 +53,46 @@ def serve():
         demo.close()
 
 
+def cited_passage(answer: str, panel: str) -> tuple[str, dict[str, str], str]:
+    """The first citation link of the answer, the passage it points to, and that passage's HTML."""
+    link = next(attrs for tag, attrs in tags(answer) if tag == "a" and attrs.get("class") == "nq-cite" and "title" in attrs)
+    target = link["href"].removeprefix("#")
+    start = panel.index(f'id="{target}"')
+    return target, link, panel[start : panel.index("</article>", start)]
+
+
 def test_chat_streams_the_answer_and_shows_the_cited_passage(corpus_settings, serve):
     client, _ = serve(corpus_settings, "10.000 to 12.000 North Korean soldiers [1]")
     job = client.submit("How many North Korean soldiers are in Russia?", api_name="/chat")
-    answer, rows = job.result(timeout=120)
-    assert answer == "10,000 to 12,000 North Korean soldiers [1]"
+    answer, panel = job.result(timeout=120)
+    # [1] as the model wrote it, and any passage that holds a number [1] lacks (rag.citing)
+    assert re.fullmatch(r"10,000 to 12,000 North Korean soldiers \[1\](\[\d\])*", answer_text(answer))
     assert len(job.outputs()) > 2  # streamed: several partial answers before the final one
-    rows = rows["data"] if isinstance(rows, dict) else rows
-    assert [row[0] for row in rows] == ["1"]
-    assert rows[0][2] == "nordkorea-soldaten-russland.txt"
-    assert "12.000" in rows[0][3]
+    target, link, passage = cited_passage(answer, panel)
+    assert link["href"].endswith("-1") and link.get("title") == "show passage 1"
+    assert "nordkorea-soldaten-russland.txt" in visible_text(passage)
+    # the supporting sentence, the one holding the cited numbers, is highlighted
+    support = passage.split('<mark class="nq-support">', 1)[1].split("</mark>", 1)[0]
+    assert "12.000" in visible_text(support) and "Soldaten" in visible_text(support)
 
 
 def test_unsupported_numbers_are_flagged_in_the_chat(corpus_settings, serve):
     client, _ = serve(corpus_settings, "10.000 to 99.000 soldiers [1]")
     answer, _ = client.predict("How many North Korean soldiers are in Russia?", api_name="/chat")
-    assert "⚠️" in answer and "99,000" in answer.split("⚠️")[1]
+    assert "⚠️" in answer and "99,000" in visible_text(answer.split("⚠️")[1])
+    marked = answer.split('<mark class="nq-unsupported"', 1)[1]
+    assert visible_text(marked.split(">", 1)[1].split("</mark>")[0]) == "99,000"
+    assert "10,000" not in marked.split("</mark>")[0]  # the supported number is not marked
 
 
 def test_empty_question_gets_a_message_and_no_llm_call(corpus_settings, serve):
     client, llm = serve(corpus_settings, "should not be used [1]")
-    answer, rows = client.predict("   ", api_name="/chat")
-    assert answer == "Please type a question."
+    answer, panel = client.predict("   ", api_name="/chat")
+    assert answer_text(answer) == "Please type a question."
     assert llm.prompts == []
 
 
-def test_passages_are_shown_as_plain_text(settings, serve, tmp_path):
+def test_passages_and_answers_are_shown_as_plain_text(settings, serve, tmp_path):
     hostile = tmp_path / "news"
     hostile.mkdir()
     (hostile / "markup.txt").write_text(
@@ -74,13 +101,82 @@ def test_passages_are_shown_as_plain_text(settings, serve, tmp_path):
         encoding="utf-8",
     )
     ingest([hostile], settings, show_bar=False)
-    client, _ = serve(settings, "5.000 Euro [1]")
-    answer, rows = client.predict("Wie hoch ist das Budget des Stadtrats?", api_name="/chat")
-    rows = rows["data"] if isinstance(rows, dict) else rows
-    assert "<script>alert('x')</script>" in rows[0][3]  # delivered verbatim, as text
-    config = client.config
-    frames = [c for c in config["components"] if c.get("type") == "dataframe"]
-    assert frames and frames[0]["props"]["datatype"] == ["str"] * len(PASSAGE_COLUMNS)
+    client, _ = serve(settings, "<img src=y onerror=alert(3)> 5.000 Euro [1]")
+    answer, panel = client.predict("Wie hoch ist das Budget des Stadtrats?", api_name="/chat")
+    for markup in (answer, panel):
+        used = {tag for tag, _ in tags(markup)}
+        assert used <= OUR_TAGS, used - OUR_TAGS
+        hrefs = [attrs["href"] for tag, attrs in tags(markup) if tag == "a"]
+        assert all(h.startswith("#nq-") for h in hrefs), hrefs
+        assert not any(k.startswith("on") for _, attrs in tags(markup) for k in attrs)
+    # delivered verbatim, as text
+    assert "<script>alert('x')</script>" in visible_text(panel)
+    assert "[Link](javascript:alert(2))" in visible_text(panel)
+    assert "<img src=y onerror=alert(3)>" in answer_text(answer)
+    chatbot = next(c for c in client.config["components"] if c.get("type") == "chatbot")
+    assert chatbot["props"]["render_markdown"] is False and chatbot["props"]["sanitize_html"] is True
+
+
+def test_a_passage_names_its_url_and_date_and_never_links_elsewhere():
+    article = Passage(
+        text="Die Jungtiere wiegen je 180 Gramm.", source="/x/feed.jsonl#2", name="feed.jsonl#2",
+        title="Panda-Zwillinge geboren", start=0, end=34, score=0.9, url="https://zoo.example/panda", date="2024-08-13",
+    )
+    shown = passage_html("t1", 2, article, "180 grams")
+    meta = shown.split('<div class="nq-meta">', 1)[1].split("</div>", 1)[0]
+    assert visible_text(meta) == "https://zoo.example/panda · 2024-08-13"
+    assert [a["href"] for t, a in tags(meta) if t == "a"] == ["https://zoo.example/panda"]
+    assert 'id="nq-t1-2"' in shown and visible_text(shown).startswith("[2] Panda-Zwillinge geboren")
+    hostile = replace(article, url="javascript:alert(1)", date=None)
+    meta = passage_html("t1", 2, hostile, "").split('<div class="nq-meta">', 1)[1].split("</div>", 1)[0]
+    assert [t for t, _ in tags(meta)] == [] and visible_text(meta) == "feed.jsonl#2"  # no link, the file name
+
+
+def test_uploads_are_kept_beside_the_index_ingested_and_replaced_by_name(settings, tmp_path):
+    incoming = tmp_path / "gradio-temp"  # where Gradio puts an upload before the handler runs
+    incoming.mkdir()
+    (incoming / "brücke.md").write_text("# Neue Brücke in Linz\n\nDie Brücke ist 300 Meter lang.", encoding="utf-8")
+    (incoming / "scan.pdf").write_bytes(b"%PDF-1.4")
+    steps = []
+    summary = ingest_uploads([str(incoming / "brücke.md"), str(incoming / "scan.pdf")], settings, lambda *step: steps.append(step))
+    assert "Not an article file" in summary and "scan.pdf" in summary
+    assert "Ingested 1 article(s)" in summary and steps == [(1, 1, "brücke.md")]
+    kept = settings.index_dir / "uploads" / "brücke.md"
+    assert kept.is_file() and not (settings.index_dir / "uploads" / "scan.pdf").exists()
+    store = open_store(settings, get_embeddings(settings))
+    [article] = list_articles(store)
+    assert (article.title, article.source) == ("Neue Brücke in Linz", str(kept))
+    # The same name again replaces the article instead of adding a second one.
+    (incoming / "brücke.md").write_text("# Neue Brücke in Linz\n\nDie Brücke ist 320 Meter lang.", encoding="utf-8")
+    ingest_uploads([str(incoming / "brücke.md")], settings)
+    [article] = list_articles(store)
+    assert "320 Meter" in store.collection.get(include=["documents"])["documents"][0]
+
+
+def test_a_follow_up_is_searched_as_a_standalone_question(corpus_settings):
+    llm = ChatScriptLLM(
+        answers={"killed": "4.000 [1]", "soldiers": "10.000 to 12.000 soldiers [1]"},
+        rewrites={"and how many were killed?": "How many North Korean soldiers were killed?"},
+        delay=0,
+    )
+    answerer = Answerer(corpus_settings, Retriever(open_store(corpus_settings, get_embeddings(corpus_settings)), 4), llm)
+    *_, (first, _) = respond(answerer, "How many North Korean soldiers are in Russia?")
+    assert llm.condense_prompts == []  # no history, no rewrite
+    history = [
+        {"role": "user", "content": "How many North Korean soldiers are in Russia?"},
+        {"role": "assistant", "content": [{"type": "text", "text": first}]},  # as Gradio hands it back
+    ]
+    [turn] = history_turns(history)
+    assert turn.question == "How many North Korean soldiers are in Russia?"
+    assert re.fullmatch(r"10,000 to 12,000 soldiers \[1\](\[\d\])*", turn.answer)
+    *_, (second, [sources]) = respond(answerer, "and how many were killed?", history, condenser=None)
+    assert "Searched for" not in second  # no condenser: the question is searched as it is
+    *_, (second, [sources]) = respond(answerer, "and how many were killed?", history, condenser=Condenser(llm))
+    searched = second.split('<small class="nq-searched">', 1)[1].split("</small>", 1)[0]
+    assert visible_text(searched) == "Searched for: How many North Korean soldiers were killed?"
+    assert "User: How many North Korean soldiers are in Russia?" in llm.condense_prompts[-1][-1].content
+    assert "Question: How many North Korean soldiers were killed?" in llm.answer_prompts[-1][-1].content
+    assert answer_text(second) == "4,000 [1]" and "4.000" in visible_text(sources.body)
 
 
 @pytest.mark.llm
@@ -113,10 +209,10 @@ def test_newsqa_chat_on_an_empty_index_ingests_the_corpus_and_answers(settings):
             except Exception:
                 time.sleep(2)
         assert client is not None, "the chat did not come up"
-        answer, rows = client.predict("how many soldiers?", api_name="/chat")
-        rows = rows["data"] if isinstance(rows, dict) else rows
-        assert "12,000" in answer and "[" in answer
-        assert rows and rows[0][2] == "nordkorea-soldaten-russland.txt"
+        answer, panel = client.predict("how many soldiers?", api_name="/chat")
+        assert "12,000" in answer_text(answer) and "[" in answer_text(answer)
+        _, _, passage = cited_passage(answer, panel)
+        assert "nordkorea-soldaten-russland.txt" in visible_text(passage)
     finally:
         server.terminate()
         output = server.communicate(timeout=60)[0]

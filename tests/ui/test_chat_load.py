@@ -18,6 +18,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.utils import Status
 
+from tests.ui.markup import answer_text
 from tests.ui.serving import TICKET, EchoLLM, serve_app
 
 QUESTION = "How many North Korean soldiers are in Russia? (ticket {ticket})"
@@ -50,7 +51,7 @@ def page_session(url: str, client: Client, question: str, session: str, seen: di
                 seen.setdefault("messages", []).append(event)
                 if event.get("msg") == "process_completed":
                     chat = event["output"]["data"][1]
-                    seen["answer"] = chat[-1]["content"][0]["text"]
+                    seen["answer"] = answer_text(chat[-1]["content"][0]["text"])
                     seen["success"] = event.get("success")
                     return
 
@@ -78,7 +79,7 @@ def test_twenty_simultaneous_sessions_are_all_answered_in_turn(corpus_settings):
         for thread in threads:
             thread.join(timeout=max(1, deadline - time.monotonic()))
 
-        answers = {t: job.result(timeout=5)[0] for t, job in jobs.items()}
+        answers = {t: answer_text(job.result(timeout=5)[0]) for t, job in jobs.items()}
         errors = {t: repr(job.exception()) for t, job in jobs.items() if job.exception()}
         answers |= {t: seen.get("answer", "") for t, seen in pages.items()}
         errors |= {t: str(seen) for t, seen in pages.items() if not seen.get("success")}
