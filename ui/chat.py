@@ -407,13 +407,20 @@ def ingest_uploads(
 # --- the app ---------------------------------------------------------------------------------
 
 
+def follow_up_condenser(settings: Settings, answerer: Answerer) -> Condenser:
+    """The rewriter of follow-ups: the answerer's LLM, in a context of its own unless configured not to."""
+    model = answerer.chat_model
+    return Condenser(own_context(model) if settings.followup_own_context else model)
+
+
 def build_app(settings: Settings, answerer: Answerer, condenser: Condenser | None = None) -> gr.Blocks:
     """The chat UI around an answerer (one generation at a time: one LLM, two cores).
 
     ``condenser`` rewrites follow-up questions; by default it uses the answerer's LLM (a local one in
-    a llama.cpp context of its own, see :func:`rag.condensing.own_context`).
+    a llama.cpp context of its own unless ``NEWSQA_FOLLOWUP_OWN_CONTEXT=false``, see
+    :func:`rag.condensing.own_context`).
     """
-    condenser = condenser or Condenser(own_context(answerer.chat_model))
+    condenser = condenser or follow_up_condenser(settings, answerer)
 
     def current_articles() -> list[ArticleInfo]:
         try:
@@ -604,7 +611,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: 
     _ensure_index(settings)
     answerer = build_answerer(settings)
     # Warm in the background: the page is usable at once, and the first answer is not 10x slower.
-    condenser = Condenser(own_context(answerer.chat_model))
+    condenser = follow_up_condenser(settings, answerer)
     threading.Thread(target=_warm, args=(settings, answerer, condenser), daemon=True).start()
     demo = build_app(settings, answerer, condenser)
     print(f"newsqa chat on http://{host}:{port}" + (" (login required)" if auth else ""), file=sys.stderr)

@@ -217,3 +217,17 @@ def test_newsqa_chat_on_an_empty_index_ingests_the_corpus_and_answers(settings):
         server.terminate()
         output = server.communicate(timeout=60)[0]
     assert "No index yet: ingesting" in output and "Ingested 1 article(s)" in output
+
+
+@pytest.mark.parametrize("own", [True, False])
+def test_follow_ups_get_their_own_llama_context_unless_configured_to_share(settings, own):
+    from types import SimpleNamespace
+
+    from rag.llm import LlamaCppChatModel
+    from ui.chat import follow_up_condenser
+
+    local = LlamaCppChatModel(model_path="/models/qwen.gguf", n_ctx=4096, n_threads=2, max_tokens=200)
+    answerer = SimpleNamespace(chat_model=local)
+    condenser = follow_up_condenser(settings.model_copy(update={"followup_own_context": own}), answerer)
+    assert (condenser.chat_model is local) is (not own)
+    assert condenser.chat_model.model_path == local.model_path
