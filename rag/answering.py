@@ -31,6 +31,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from rag.citing import check_answer
 from rag.language import NAMES, detect_language, localise_numbers, message
 from rag.llm import calling_llm
+from rag.prompting import few_shot_prompt
 from rag.quick import QuickAnswer, quick_answer
 from rag.retrieving import Passage, Retriever
 from rag.settings import Settings
@@ -179,13 +180,8 @@ def format_passages(passages: list[Passage]) -> str:
 
 def build_prompt() -> ChatPromptTemplate:
     """System rules, the worked examples as earlier turns, then the question with its passages."""
-    messages: list[tuple[str, str]] = [("system", SYSTEM_PROMPT)]
-    for passages, question, language, answer in FEW_SHOT:
-        example = HUMAN_PROMPT.format(passages=passages, question=question, language=language)
-        # Escape braces: the examples are literal text, not template variables.
-        messages += [("human", example.replace("{", "{{").replace("}", "}}")), ("ai", answer)]
-    messages.append(("human", HUMAN_PROMPT))
-    return ChatPromptTemplate.from_messages(messages)
+    examples = [dict(passages=p, question=q, language=lang, answer=a) for p, q, lang, a in FEW_SHOT]
+    return few_shot_prompt(SYSTEM_PROMPT, HUMAN_PROMPT, examples)
 
 
 def is_refusal(text: str) -> bool:

@@ -29,6 +29,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.citing import find_numbers
 from rag.language import NAMES, detect_language
 from rag.llm import LlamaCppChatModel
+from rag.prompting import few_shot_prompt
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,8 @@ def format_history(turns: Sequence[Turn]) -> str:
 
 def build_prompt() -> ChatPromptTemplate:
     """System rules, the worked examples as earlier turns, then the conversation and the follow-up."""
-    messages: list[tuple[str, str]] = [("system", SYSTEM_PROMPT)]
-    for history, question, language, standalone in FEW_SHOT:
-        example = HUMAN_PROMPT.format(history=history, question=question, language=language)
-        messages += [("human", example.replace("{", "{{").replace("}", "}}")), ("ai", standalone)]
-    messages.append(("human", HUMAN_PROMPT))
-    return ChatPromptTemplate.from_messages(messages)
+    examples = [dict(history=h, question=q, language=lang, answer=s) for h, q, lang, s in FEW_SHOT]
+    return few_shot_prompt(SYSTEM_PROMPT, HUMAN_PROMPT, examples)
 
 
 def _new_numbers(rewrite: str, said: Sequence[str]) -> list[str]:
