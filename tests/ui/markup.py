@@ -61,3 +61,20 @@ def answer_text(message: str) -> str:
     return ("".join(reader.answer) if any(t == "div" and a.get("class") == "nq-answer" for t, a in reader.tags) else "".join(reader.text)).strip()
 
 
+
+
+#: An article whose text is markup a browser would run or render: it must stay text in the chat.
+HOSTILE_ARTICLE = (
+    "Stadtrat beschließt Budget\nDer Stadtrat beschloss ein Budget von 5.000 Euro <script>alert('x')</script> "
+    "<img src=x onerror=alert(1)> [Link](javascript:alert(2)) **fett**."
+)
+#: A model reply carrying markup of its own.
+HOSTILE_REPLY = "<img src=y onerror=alert(3)> 5.000 Euro [1]"
+HOSTILE_QUESTION = "Wie hoch ist das Budget des Stadtrats?"
+
+
+def write_hostile_article(folder):
+    """``folder/markup.txt`` holding :data:`HOSTILE_ARTICLE`; returns the folder (created if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "markup.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    return folder

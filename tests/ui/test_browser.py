@@ -18,6 +18,7 @@ import pytest
 
 from ingest.indexing import ingest
 from tests.conftest import CORPUS, ROOT
+from tests.ui.markup import HOSTILE_QUESTION, HOSTILE_REPLY, write_hostile_article
 from tests.ui.scripted import ChatScriptLLM
 from tests.ui.serving import serve_app
 
@@ -200,16 +201,9 @@ def test_the_answer_streams_token_by_token_and_the_page_is_not_rebuilt(corpus_se
 
 
 def test_a_hostile_article_stays_text_in_the_browser(settings, open_chat, tmp_path):
-    news = tmp_path / "news"
-    news.mkdir()
-    (news / "markup.txt").write_text(
-        "Stadtrat beschließt Budget\nDer Stadtrat beschloss ein Budget von 5.000 Euro <script>alert('x')</script> "
-        "<img src=x onerror=alert(1)> [Link](javascript:alert(2)) **fett**.",
-        encoding="utf-8",
-    )
-    ingest([news], settings, show_bar=False)
-    page = open_chat(settings, ChatScriptLLM(answers={"budget": "<img src=y onerror=alert(3)> 5.000 Euro [1]"}))
-    message = ask(page, "Wie hoch ist das Budget des Stadtrats?")
+    ingest([write_hostile_article(tmp_path / "news")], settings, show_bar=False)
+    page = open_chat(settings, ChatScriptLLM(answers={"budget": HOSTILE_REPLY}))
+    message = ask(page, HOSTILE_QUESTION)
     passage = click_citation(page, message)
 
     text = passage.locator(".nq-text").inner_text()

@@ -20,7 +20,7 @@ from rag.embedding import get_embeddings
 from rag.retrieving import Passage, Retriever
 from rag.store import open_store
 from tests.rag.test_answering import make_answerer
-from tests.ui.markup import answer_text, tags, visible_text
+from tests.ui.markup import HOSTILE_QUESTION, HOSTILE_REPLY, answer_text, tags, visible_text, write_hostile_article
 from tests.ui.scripted import ChatScriptLLM
 from rag.catalog import list_articles
 from ui.chat import build_app, history_turns, ingest_uploads, passage_html, respond
@@ -93,16 +93,9 @@ def test_empty_question_gets_a_message_and_no_llm_call(corpus_settings, serve):
 
 
 def test_passages_and_answers_are_shown_as_plain_text(settings, serve, tmp_path):
-    hostile = tmp_path / "news"
-    hostile.mkdir()
-    (hostile / "markup.txt").write_text(
-        "Stadtrat beschließt Budget\nDer Stadtrat beschloss ein Budget von 5.000 Euro <script>alert('x')</script> "
-        "<img src=x onerror=alert(1)> [Link](javascript:alert(2)).",
-        encoding="utf-8",
-    )
-    ingest([hostile], settings, show_bar=False)
-    client, _ = serve(settings, "<img src=y onerror=alert(3)> 5.000 Euro [1]")
-    answer, panel = client.predict("Wie hoch ist das Budget des Stadtrats?", api_name="/chat")
+    ingest([write_hostile_article(tmp_path / "news")], settings, show_bar=False)
+    client, _ = serve(settings, HOSTILE_REPLY)
+    answer, panel = client.predict(HOSTILE_QUESTION, api_name="/chat")
     for markup in (answer, panel):
         used = {tag for tag, _ in tags(markup)}
         assert used <= OUR_TAGS, used - OUR_TAGS
