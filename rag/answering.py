@@ -34,6 +34,7 @@ from rag.llm import calling_llm
 from rag.prompting import few_shot_prompt
 from rag.quick import QuickAnswer, quick_answer
 from rag.retrieving import Passage, Retriever
+from rag.sentences import short_title
 from rag.settings import Settings
 from rag.store import reading
 
@@ -158,11 +159,6 @@ def clean_question(raw: str, limit: int) -> str:
     return text
 
 
-def _short_title(title: str, limit: int = 90) -> str:
-    first = re.split(r"(?<=[.!?])\s", title, maxsplit=1)[0]
-    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " …"
-
-
 def _as_sentences(text: str) -> str:
     # A sub-heading is a line without a full stop; joined to the next line it would read as the
     # start of that sentence ("... in Russland Russland und Nordkorea ..."), so it gets one.
@@ -173,7 +169,7 @@ def _as_sentences(text: str) -> str:
 def format_passages(passages: list[Passage]) -> str:
     """Passages numbered from 1 as the model sees them, each headed by its article's short title."""
     return "\n".join(
-        f"[{i}] ({_short_title(p.title)}) {_as_sentences(p.text)}" if p.title else f"[{i}] {_as_sentences(p.text)}"
+        f"[{i}] ({short_title(p.title)}) {_as_sentences(p.text)}" if p.title else f"[{i}] {_as_sentences(p.text)}"
         for i, p in enumerate(passages, start=1)
     )
 

@@ -9,10 +9,10 @@ Usage::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from rag.sentences import short_title
 from rag.store import Store, reading
 
 #: Metadata rows fetched per request: bounds memory for big indexes (Chroma pages with offset).
@@ -33,8 +33,7 @@ class ArticleInfo:
     @property
     def label(self) -> str:
         """A short human name: the title's first sentence (or the file name), cut to 80 characters."""
-        text = re.split(r"(?<=[.!?])\s", " ".join((self.title or self.name).split()), maxsplit=1)[0]
-        return text if len(text) <= 80 else text[:79].rsplit(" ", 1)[0] + " …"
+        return short_title(self.title or self.name, 80)
 
 
 def list_articles(store: Store) -> list[ArticleInfo]:

@@ -173,3 +173,12 @@ def _inside_omission_or_quote(text: str, sentence_start: int, ellipsis_start: in
     guillemet_open = (so_far.count("«") + so_far.count("»")) % 2 == 1
     straight_open = so_far.count('"') % 2 == 1
     return german_open or english_open or guillemet_open or straight_open
+
+
+def short_title(title: str, limit: int = 90) -> str:
+    """A title's first sentence, whitespace collapsed, cut at a word to ``limit`` characters.
+
+    Usage: ``short_title("Nun ist es offiziell: ... Russland. Nordkorea hat ...")  # first sentence only``
+    """
+    first = re.split(r"(?<=[.!?])\s", " ".join(title.split()), maxsplit=1)[0]
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " …"
