@@ -21,11 +21,17 @@ from typing import TYPE_CHECKING
 from langchain_core.documents import Document
 
 # The sentence splitter lives in rag (answering needs it too); re-exported here for ingestion.
+from rag.retrieving import SENTENCE  # the sentence records' ``kind``: searched apart from passages
 from rag.sentences import CLOSERS as _CLOSERS
 from rag.sentences import skip_space as _skip_space
 from rag.sentences import split_sentences
 
-__all__ = ["Chunk", "CountTokens", "chunk_article", "chunk_text", "split_sentences"]
+__all__ = ["Chunk", "CountTokens", "chunk_article", "chunk_text", "sentence_documents", "split_sentences"]
+
+#: A sentence record needs this many words to say something a question could ask about.
+MIN_SENTENCE_WORDS = 2
+#: Longer "sentences" (tables, run-on lines) are split over passages anyway; their passages suffice.
+MAX_SENTENCE_CHARS = 1000
 
 if TYPE_CHECKING:  # only for annotations: keeps this module importable without the settings
     from ingest.loading import Article
@@ -252,3 +258,25 @@ def chunk_article(
         )
         for chunk in chunks
     ]
+
+
+def sentence_documents(article: Article, passages: list[Document]) -> list[Document]:
+    """One record per sentence of the article, with the passages' metadata and ``kind="sentence"``.
+
+    Usage: ``docs = chunks + sentence_documents(article, chunks)``
+
+    The retriever lifts a passage by its best-matching sentence: a 100-token passage holds several
+    facts, and its one vector is a blur of them all. Sentences that are a whole passage by
+    themselves are kept too: a passage's lift must not depend on how it was cut. Sentences too short
+    or too long are left out (they add nothing, or nothing sentence-like).
+    """
+    if not passages:
+        return []
+    base = {k: v for k, v in passages[0].metadata.items() if k not in ("start", "end", "chunk")}
+    out = []
+    for start, end in split_sentences(article.text):
+        text = article.text[start:end]
+        if len(text) > MAX_SENTENCE_CHARS or len(text.split()) < MIN_SENTENCE_WORDS:
+            continue
+        out.append(Document(page_content=text, metadata={**base, "start": start, "end": end, "kind": SENTENCE}))
+    return out

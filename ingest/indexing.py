@@ -30,7 +30,7 @@ from langchain_core.indexing import index
 from sqlalchemy import text
 from tqdm import tqdm
 
-from ingest.chunking import chunk_article
+from ingest.chunking import chunk_article, sentence_documents
 from ingest.loading import discover, load_file
 from ingest.manifest import ManifestWriter, forget
 from ingest.report import IngestReport
@@ -101,15 +101,18 @@ def ingest(
                     report.skipped.extend(bad)
                     if not bad:
                         clean_files.add(os.path.abspath(path))
-                    file_chunks = 0
+                    file_chunks = file_sentences = 0
                     for article in loaded:
                         report.articles += 1
                         produced.add(article.source)
                         chunks = chunk_article(article, count_tokens, settings)
+                        sentences = sentence_documents(article, chunks) if settings.sentence_vectors else []
                         report.chunks += len(chunks)
+                        report.sentences += len(sentences)
                         file_chunks += len(chunks)
-                        yield chunks
-                    manifest.add(path, stamp, len(loaded), file_chunks)
+                        file_sentences += len(sentences)
+                        yield chunks + sentences
+                    manifest.add(path, stamp, len(loaded), file_chunks, file_sentences)
                     bar.update(1)
                     if progress:
                         progress(done, len(files), path.name)

@@ -31,11 +31,11 @@ from ingest.report import IngestReport
 from rag.settings import Settings
 
 #: Bump when chunking or loading changes what chunks an unchanged file produces.
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 
 # (size, mtime_ns, sha256, articles, chunks) per file.
-FileEntry = tuple[int, int, str, int, int]
+FileEntry = tuple[int, int, str, int, int, int]
 
 
 def manifest_path(settings: Settings) -> Path:
@@ -50,6 +50,7 @@ def fingerprint(settings: Settings) -> str:
         settings.passage_prefix,
         settings.chunk_tokens,
         settings.chunk_overlap_sentences,
+        settings.sentence_vectors,
         settings.collection,
         str(settings.index_dir.resolve()),
     ]
@@ -130,7 +131,8 @@ def unchanged_report(paths: Sequence[Path], settings: Settings) -> IngestReport 
             return None
         report.articles += recorded[3]
         report.chunks += recorded[4]
-    report.unchanged = report.chunks
+        report.sentences += recorded[5] if len(recorded) > 5 else 0
+    report.unchanged = report.records
     report.seconds = time.perf_counter() - started
     return report
 
@@ -173,9 +175,11 @@ class ManifestWriter:
         except OSError:
             return None
 
-    def add(self, path: Path, stamp: tuple[int, int, str] | None, articles: int, chunks: int) -> None:
+    def add(
+        self, path: Path, stamp: tuple[int, int, str] | None, articles: int, chunks: int, sentences: int = 0
+    ) -> None:
         if stamp is not None:
-            self.files[os.path.abspath(path)] = (*stamp, articles, chunks)
+            self.files[os.path.abspath(path)] = (*stamp, articles, chunks, sentences)
 
     def save(self) -> None:
         if not usable(self.settings):

@@ -19,12 +19,18 @@ class IngestReport:
 
     files: int = 0
     articles: int = 0
-    chunks: int = 0
+    chunks: int = 0  # passages
+    sentences: int = 0  # sentence records beside them (settings.sentence_vectors)
     added: int = 0
     unchanged: int = 0
     deleted: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def records(self) -> int:
+        """Everything this ingestion indexed: passages and sentence records (what added/unchanged count)."""
+        return self.chunks + self.sentences
 
     @property
     def exit_code(self) -> int:
@@ -35,6 +41,6 @@ class IngestReport:
         files = f"{len({s.path for s in self.skipped})} file(s) skipped" if self.skipped else "no files skipped"
         return (
             f"Ingested {self.articles} article(s) from {self.files} file(s) in {self.seconds:.1f} s: "
-            f"{self.chunks} chunks, {self.added} added, {self.unchanged} unchanged, "
+            f"{self.chunks} chunks{f' (+{self.sentences} sentences)' if self.sentences else ''}, {self.added} added, {self.unchanged} unchanged, "
             f"{self.deleted} deleted; {files}."
         )

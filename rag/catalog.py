@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rag.retrieving import SENTENCE
 from rag.sentences import short_title
 from rag.store import Store, reading
 
@@ -44,7 +45,10 @@ def list_articles(store: Store) -> list[ArticleInfo]:
         store = store.fresh()  # a chat that runs for days still sees what was ingested since
         offset = 0
         while True:
-            page = store.collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            # Passages only: the sentence records beside them are not what "chunks" counts.
+            page = store.collection.get(
+                where={"kind": {"$ne": SENTENCE}}, include=["metadatas"], limit=PAGE, offset=offset
+            )
             metadatas = page.get("metadatas") or []
             for meta in metadatas:
                 meta = meta or {}

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "models",
         description="Model cache: the converted embedding model and the assembled GGUF.",
     )
+    eval_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "eval",
+        description="Indexes built by `newsqa eval`, one per corpus and index settings (safe to delete).",
+    )
     collection: str = Field("newsqa", description="Chroma collection name.")
 
     # --- embedding ---------------------------------------------------------------------------
@@ -83,6 +87,11 @@ class Settings(BaseSettings):
         100, ge=16, le=500, description="Chunk size in model tokens."
     )
     chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences shared by neighbours.")
+    sentence_vectors: bool = Field(
+        True,
+        description="Also embed each sentence of a passage, so a passage is found by the one sentence a "
+        "question asks about (about 1.8x the embedding work at ingestion; see docs/quality.md).",
+    )
 
     # --- retrieval and answering -------------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="Passages handed to the LLM.")
@@ -96,6 +105,17 @@ class Settings(BaseSettings):
         "without calling the LLM.",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    keyword_search: bool = Field(
+        True,
+        description="Fuse BM25 keyword search with the dense search for questions in the articles' language "
+        "(an in-memory index of the collection's passages, rebuilt when it changes).",
+    )
+    fusion_k: int = Field(60, ge=1, le=1000, description="The k of reciprocal-rank fusion (rank r scores 1/(k+r)).")
+    sentence_weight: float = Field(
+        # XQuAD dev hit@1, EN/DE questions: 0.5 -> 0.889/0.948, 1.0 -> 0.897/0.945 (docs/quality.md).
+        1.0, ge=0.0, le=2.0,
+        description="How much a passage's best-matching sentence adds to its dense score (needs sentence vectors).",
+    )
 
     # --- the LLM -----------------------------------------------------------------------------
     llm_gguf: Path | None = Field(None, description="A GGUF file to use instead of the built-in model.")
@@ -105,9 +125,9 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     followup_own_context: bool = Field(
         True,
-        description="Rewrite chat follow-ups in a llama.cpp context of their own: follow-ups about 2x "
-        "faster (each context keeps its cached prompt), about 0.7 GB more memory (llama.cpp repacks the "
-        "weights per context). False: share the answer's context.",
+        description="Rewrite chat follow-ups and translate answer phrases in a llama.cpp context of their "
+        "own: follow-ups about 2x faster (each context keeps its cached prompt), about 0.7 GB more memory "
+        "(llama.cpp repacks the weights per context). False: share the answer's context.",
     )
 
     # --- scaling out: servers instead of the embedded defaults ----------------------------------
@@ -137,7 +157,7 @@ class Settings(BaseSettings):
         "A secret: never printed.",
     )
 
-    @field_validator("corpus_dir", "index_dir", "model_dir", "llm_gguf", mode="after")
+    @field_validator("corpus_dir", "index_dir", "model_dir", "eval_dir", "llm_gguf", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -296,3 +296,96 @@ def test_chunk_article_uses_settings_chunk_tokens() -> None:
     large = chunk_article(article, words, Settings(chunk_tokens=400, chunk_overlap_sentences=0))
     assert len(large) == 1 < len(small)
     assert set(large[0].metadata) == {"source", "name", "title", "start", "end", "chunk"}
+
+
+# --- sentence records ------------------------------------------------------------------------------
+
+
+def sentence_article() -> Article:
+    return Article(
+        source="/data/feed.jsonl#7",
+        title="Lawinengefahr in Tirol",
+        text="Lawinengefahr in Tirol\nEs schneit seit drei Tagen ohne Pause. Ja. Die Straßen sind gesperrt. "
+        + "Lang " * 250  # one "sentence" of 1250 characters: over MAX_SENTENCE_CHARS
+        + "\nDer Verkehr steht seit gestern still. Vorbei!",
+        url="https://example.org/lawine",
+        date="2024-01-05",
+    )
+
+
+def test_sentence_documents_are_the_articles_sentences_with_the_passages_metadata() -> None:
+    from ingest.chunking import MAX_SENTENCE_CHARS, MIN_SENTENCE_WORDS, sentence_documents
+
+    article = sentence_article()
+    passages = chunk_article(article, words, Settings(chunk_tokens=16, chunk_overlap_sentences=1))
+    docs = sentence_documents(article, passages)
+    assert docs
+    kept = [(d.metadata["start"], d.metadata["end"]) for d in docs]
+    expected = [
+        (s, e)
+        for s, e in split_sentences(article.text)
+        if len(article.text[s:e].split()) >= MIN_SENTENCE_WORDS and e - s <= MAX_SENTENCE_CHARS
+    ]
+    assert kept == expected
+    texts = [d.page_content for d in docs]
+    assert "Lawinengefahr in Tirol" in texts  # the heading line is a sentence of three words
+    assert "Es schneit seit drei Tagen ohne Pause." in texts and "Der Verkehr steht seit gestern still." in texts
+    assert "Ja." not in texts and "Vorbei!" not in texts  # one word says nothing
+    assert not any(t.startswith("Lang Lang") for t in texts)  # the 1250-character run-on line
+    for doc in docs:
+        meta = doc.metadata
+        assert meta["kind"] == "sentence"
+        assert doc.page_content == article.text[meta["start"] : meta["end"]]
+        assert meta["source"] == "/data/feed.jsonl#7" and meta["name"] == "feed.jsonl#7"
+        assert meta["title"] == "Lawinengefahr in Tirol"
+        assert meta["url"] == "https://example.org/lawine" and meta["date"] == "2024-01-05"
+        assert "chunk" not in meta  # a sentence is not a passage
+        assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
+    # the passages themselves are untouched
+    assert all("kind" not in p.metadata for p in passages)
+
+
+def test_a_sentence_that_is_a_whole_passage_is_kept_too() -> None:
+    from ingest.chunking import sentence_documents
+
+    article = Article(source="/a.txt", title="Kurz", text="Der Gemeinderat hat das Budget beschlossen.")
+    passages = chunk_article(article, words, Settings())
+    assert len(passages) == 1
+    docs = sentence_documents(article, passages)
+    assert [d.page_content for d in docs] == [passages[0].page_content]
+    assert set(docs[0].metadata) == {"source", "name", "title", "start", "end", "kind"}
+
+
+def test_an_article_without_passages_has_no_sentence_records() -> None:
+    from ingest.chunking import sentence_documents
+
+    assert sentence_documents(Article(source="/a.txt", title="", text="Es schneit seit drei Tagen."), []) == []
+
+
+def test_the_shipped_articles_sentence_records_cover_every_sentence_of_two_words_or_more() -> None:
+    from ingest.chunking import sentence_documents
+
+    article = corpus_articles()[0]
+    docs = sentence_documents(article, chunk_article(article, words, Settings()))
+    long_enough = [(s, e) for s, e in split_sentences(article.text) if len(article.text[s:e].split()) >= 2]
+    assert [(d.metadata["start"], d.metadata["end"]) for d in docs] == long_enough
+
+
+# --- the ingest report -----------------------------------------------------------------------------
+
+
+def test_report_records_count_passages_and_sentences_and_the_summary_says_so() -> None:
+    from ingest.loading import Skipped
+    from ingest.report import IngestReport
+
+    report = IngestReport(files=2, articles=3, chunks=20, sentences=45, added=65, seconds=1.25)
+    assert report.records == 65 and report.exit_code == 0
+    summary = report.summary()
+    assert "20 chunks (+45 sentences), 65 added, 0 unchanged, 0 deleted" in summary
+    assert summary.startswith("Ingested 3 article(s) from 2 file(s) in 1.2 s") and summary.endswith("no files skipped.")
+
+    without = IngestReport(files=1, articles=1, chunks=5, added=5)
+    assert without.records == 5 and "sentences" not in without.summary() and "5 chunks, 5 added" in without.summary()
+
+    skipped = IngestReport(chunks=1, sentences=2, skipped=[Skipped("a.txt", "empty"), Skipped("a.txt", "x"), Skipped("b.txt", "y")])
+    assert skipped.records == 3 and skipped.exit_code == 3 and "2 file(s) skipped" in skipped.summary()

@@ -36,12 +36,12 @@ def chunk_sources(settings: Settings) -> list[str]:
 def test_reingesting_an_unchanged_corpus_embeds_nothing(settings, tmp_path):
     corpus = write_corpus(tmp_path / "news", ARTICLES)
     first = ingest([corpus], settings, show_bar=False)
-    assert (first.articles, first.added, first.unchanged, first.deleted) == (3, first.chunks, 0, 0)
+    assert (first.articles, first.added, first.unchanged, first.deleted) == (3, first.records, 0, 0)
     assert first.exit_code == 0
 
     again = ingest([corpus], settings, show_bar=False)
-    assert (again.added, again.unchanged, again.deleted) == (0, first.chunks, 0)
-    assert len(chunk_sources(settings)) == first.chunks
+    assert (again.added, again.unchanged, again.deleted) == (0, first.records, 0)
+    assert len(chunk_sources(settings)) == first.records
 
 
 def test_a_changed_article_replaces_its_old_chunks(settings, tmp_path):
@@ -119,8 +119,8 @@ def test_rebuild_starts_from_scratch(settings, tmp_path):
     corpus = write_corpus(tmp_path / "news", ARTICLES)
     first = ingest([corpus], settings, show_bar=False)
     rebuilt = ingest([corpus], settings, rebuild=True, show_bar=False)
-    assert rebuilt.added == first.chunks and rebuilt.unchanged == 0
-    assert len(chunk_sources(settings)) == first.chunks
+    assert rebuilt.added == first.records and rebuilt.unchanged == 0
+    assert len(chunk_sources(settings)) == first.records
 
 
 def test_nonexistent_path_is_an_error(settings, tmp_path):

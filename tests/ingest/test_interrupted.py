@@ -6,7 +6,7 @@ anchored on the ingestion's own progress as seen from outside (the writer lock t
 the reference chunk count visible in the record manager's SQLite file) plus a random delay; the seed
 is in every failure message. After the kill, ``ingest`` runs again (in-process: the recovery path is
 the same code, and it saves a second model load) and the index must hold exactly the chunks of a
-clean ingestion into a separate index: the same set of (source, start, end, text), no duplicate, none
+clean ingestion into a separate index: the same set of (source, start, end, kind, text), no duplicate, none
 missing, every chunk findable by vector search, and the record manager's keys equal to the
 collection's ids.
 """
@@ -39,7 +39,7 @@ WHO = ["Der Gemeinderat", "Die Feuerwehr", "Die Polizei", "Die Stadtwerke", "Die
 DID = ["meldete", "zählte", "beschloss", "prüfte", "plante", "verschob"]
 WHAT = ["Einsätze", "Anzeigen", "Projekte", "Baustellen", "Anträge", "Stellen"]
 
-Chunk = tuple[str, int, int, str]
+Chunk = tuple[str, int, int, str, str]  # source, start, end, kind (passage or sentence), text
 
 
 def news_article(number: int, rng: random.Random) -> str:
@@ -74,7 +74,10 @@ def index_state(settings: Settings) -> set[Chunk]:
     got = store.collection.get(include=["documents", "metadatas"])
     ids = got["ids"]
     assert len(ids) == len(set(ids)), "duplicate ids in the collection"
-    chunks = [(m["source"], m["start"], m["end"], text) for text, m in zip(got["documents"], got["metadatas"])]
+    chunks = [
+        (m["source"], m["start"], m["end"], m.get("kind", "passage"), text)
+        for text, m in zip(got["documents"], got["metadatas"])
+    ]
     assert len(chunks) == len(set(chunks)), "the same passage is stored twice"
     keys = set(store.records.list_keys())
     assert keys == set(ids), (
@@ -161,7 +164,7 @@ def reference(news: Path, tmp_path_factory: pytest.TempPathFactory, model_dir: P
     report = ingest([news], settings, show_bar=False)
     assert report.articles == ARTICLES and not report.skipped
     chunks = index_state(settings)
-    assert len(chunks) == report.chunks > 5 * 64, "too few chunks for several embedding batches"
+    assert len(chunks) == report.records and report.chunks > 5 * 64, "too few chunks for several embedding batches"
     return chunks
 
 
@@ -194,7 +197,7 @@ def test_a_killed_ingestion_run_again_ends_like_a_clean_one(case, news, referenc
 
     # The vectors are really there, not just the metadata: each passage finds itself.
     store = open_store(settings, get_embeddings(settings))
-    for source, start, end, text in random.Random(SEED).sample(sorted(reference), 3):
+    for source, start, _end, _kind, text in random.Random(SEED).sample(sorted(reference), 3):
         hit = store.vectors.similarity_search(text, k=1)[0]
         assert (hit.metadata["source"], hit.metadata["start"], hit.page_content) == (source, start, text)
 

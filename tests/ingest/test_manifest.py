@@ -32,7 +32,7 @@ def test_an_unchanged_corpus_is_recognised_with_the_counts_of_the_real_run(setti
     report = unchanged_report([news], settings)
     assert report is not None
     assert (report.files, report.articles, report.chunks) == (first.files, first.articles, first.chunks)
-    assert (report.added, report.unchanged, report.deleted, report.skipped) == (0, first.chunks, 0, [])
+    assert (report.added, report.unchanged, report.deleted, report.skipped) == (0, first.records, 0, [])
 
 
 def test_a_touched_file_with_the_same_bytes_is_still_unchanged(settings, tmp_path):

@@ -88,10 +88,10 @@ def server_settings(server: ChromaServer, local: Path, **extra) -> Settings:
 def test_ingest_and_retrieve_through_a_chroma_server(chroma_server, tmp_path, model_dir):
     settings = server_settings(chroma_server, tmp_path / "local", model_dir=model_dir)
     first = ingest([CORPUS], settings, show_bar=False)
-    assert first.added == first.chunks > 0
+    assert first.added == first.records > 0
     assert not (tmp_path / "local" / "chroma").exists()  # nothing went into an embedded store
     store = open_store(settings, get_embeddings(settings))
-    assert store.count() == first.chunks
+    assert store.count() == first.records
     passages = Retriever(store, 4).run("How many North Korean soldiers are in Russia?")
     assert passages[0].name == ARTICLE and any("12.000" in p.text for p in passages)
     assert ingest([CORPUS], settings, show_bar=False).added == 0
@@ -103,13 +103,13 @@ def test_two_machines_sharing_the_record_database_do_not_embed_twice(chroma_serv
     two = server_settings(chroma_server, tmp_path / "machine-2", model_dir=model_dir, record_db_url=records)
     assert ingest([CORPUS], one, show_bar=False).added > 0
     second = ingest([CORPUS], two, show_bar=False)
-    assert second.added == 0 and second.unchanged == second.chunks
-    assert open_store(two, get_embeddings(two)).count() == second.chunks
+    assert second.added == 0 and second.unchanged == second.records
+    assert open_store(two, get_embeddings(two)).count() == second.records
 
 
 def test_a_server_outage_is_reported_clearly_and_newsqa_recovers(chroma_server, tmp_path, model_dir):
     settings = server_settings(chroma_server, tmp_path / "local", model_dir=model_dir)
-    chunks = ingest([CORPUS], settings, show_bar=False).chunks
+    chunks = ingest([CORPUS], settings, show_bar=False).records
     retriever = Retriever(open_store(settings, get_embeddings(settings)), 4)
     assert retriever.run("Kursk")
 

@@ -80,9 +80,9 @@ def test_a_damaged_index_is_reported_with_the_fix_and_rebuild_works(damage, corp
     assert_clear(raised.value, settings)
 
     report = ingest([CORPUS], settings, rebuild=True, show_bar=False)
-    assert report.added == report.chunks > 0 and not report.skipped
+    assert report.added == report.records > 0 and not report.skipped
     store = open_store(settings, get_embeddings(settings))
-    assert store.count() == report.chunks == len(store.records.list_keys())
+    assert store.count() == report.records == len(store.records.list_keys())
 
 
 def big_persisted_index(settings: Settings) -> None:
@@ -131,7 +131,7 @@ def test_records_left_without_their_collection_do_not_hide_the_articles(corpus_s
     shutil.rmtree(settings.index_dir / "chroma")
     report = ingest([CORPUS], settings, show_bar=False)
     store = open_store(settings, get_embeddings(settings))
-    assert report.added == report.chunks == store.count() > 0
+    assert report.added == report.records == store.count() > 0
     assert set(store.records.list_keys()) == set(store.collection.get()["ids"])
 
 
