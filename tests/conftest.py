@@ -16,6 +16,8 @@ from rag.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SHARED = ROOT.parent / "shared"
+#: XQuAD (../shared/data/xquad, see ../shared/data/README.md): 48 German articles and 632 questions.
+XQUAD = SHARED / "data" / "xquad"
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +40,16 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -
     report = ingest([CORPUS], settings, show_bar=False)
     assert report.added > 0 and not report.skipped
     return settings
+
+
+@pytest.fixture(scope="session")
+def xquad() -> Path:
+    """The XQuAD folder (``corpus/``, ``dev.jsonl``); a test that needs it fails, never skips, without it."""
+    needed = [XQUAD / "corpus", XQUAD / "dev.jsonl"]
+    missing = [str(path) for path in needed if not path.exists()]
+    if missing:
+        pytest.fail(f"test data missing: {', '.join(missing)} (clone the shared data beside the repo as ../shared)")
+    return XQUAD
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,6 +6,8 @@ Usage::
     newsqa ask "how many soldiers?" [--json]
     newsqa chat [--host 127.0.0.1] [--port 7860] [--auth user:password]
     newsqa models                              # build the model cache now (the install step does this)
+    newsqa eval --qa dev.jsonl --corpus DIR [--lang en|de] [--limit N] [--seed S] [--retrieval-only] [--json]
+    newsqa eval-split --qa dev.jsonl --corpus DIR --out DIR   # a corpus without half the question articles
 
 Exit status: 0 success, 1 failure, 2 bad usage, 3 ingestion completed but skipped some files.
 """
@@ -50,6 +52,28 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--auth", help="require a login, as user:password (default: $NEWSQA_CHAT_AUTH)")
 
     commands.add_parser("models", help="build the embedding model and the LLM into the model cache")
+
+    evaluate = commands.add_parser("eval", help="measure retrieval, answers, citations and refusals on a QA set")
+    evaluate.add_argument("--qa", type=Path, required=True, help="questions, XQuAD .jsonl format")
+    evaluate.add_argument("--corpus", type=Path, required=True, help="folder of the articles they are about")
+    evaluate.add_argument("--lang", choices=("en", "de"), default="en", help="ask question_en or question_de")
+    evaluate.add_argument("--limit", type=int, help="a sample of this many questions (drawn with --seed)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    evaluate.add_argument("--retrieval-only", action="store_true", help="no LLM: retrieval figures only")
+    evaluate.add_argument("--unanswerable", type=Path, help="questions the corpus cannot answer (same format)")
+    evaluate.add_argument("--context", choices=("retrieved", "gold"), default="retrieved",
+                          help="'gold' hands the model the gold paragraph: the answer step alone")
+    evaluate.add_argument("--fresh-index", action="store_true", help="a new temporary index, not the cached one")
+    evaluate.add_argument("--details", type=Path, help="write one JSON line per question here")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    split = commands.add_parser("eval-split", help="build unanswerable questions: copy a corpus without half "
+                                "of the articles the questions are about")
+    split.add_argument("--qa", type=Path, required=True)
+    split.add_argument("--corpus", type=Path, required=True)
+    split.add_argument("--out", type=Path, required=True, help="writes corpus/, answerable.jsonl, unanswerable.jsonl")
+    split.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -135,6 +159,28 @@ def run_models(settings: Settings) -> int:
     return EXIT_OK
 
 
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.running import EvalOptions, evaluate
+
+    options = EvalOptions(
+        qa=args.qa, corpus=args.corpus, lang=args.lang, limit=args.limit, seed=args.seed,
+        retrieval_only=args.retrieval_only, unanswerable=args.unanswerable, context=args.context,
+        fresh_index=args.fresh_index, details=args.details,
+    )
+    report = evaluate(options, settings, show_bar=not args.quiet)
+    print(json.dumps(report.to_json(), ensure_ascii=False) if args.json else report.table())
+    return EXIT_OK
+
+
+def run_eval_split(args: argparse.Namespace) -> int:
+    from evaluation.dataset import load_qa, split_unanswerable
+
+    split = split_unanswerable(load_qa(args.qa), args.corpus, args.out, seed=args.seed)
+    print(f"{split.corpus_dir}: the corpus without {len(split.removed)} article(s)\n"
+          f"{split.answerable}: questions it can answer\n{split.unanswerable}: questions it cannot answer")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``newsqa`` command."""
     args = _parser().parse_args(argv)
@@ -149,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         if report is not None:
             print(report.summary(), file=sys.stderr)
             return report.exit_code
+    from evaluation.dataset import QAFileError
+    from evaluation.running import EvalSetupError
     from rag.answering import QuestionError
     from rag.llm import ModelSetupError
     from rag.store import StoreError
@@ -160,9 +208,16 @@ def main(argv: list[str] | None = None) -> int:
             return run_ask(args.question, settings, args.json)
         if args.command == "chat":
             return run_chat(settings, args.host, args.port, args.auth)
+        if args.command == "eval":
+            return run_eval(args, settings)
+        if args.command == "eval-split":
+            return run_eval_split(args)
         return run_models(settings)
     except QuestionError as exc:
         print(f"newsqa: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (QAFileError, EvalSetupError) as exc:  # a bad question file or option: the user's to fix
+        print(f"newsqa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (StoreError, ModelSetupError, FileNotFoundError) as exc:
         print(f"newsqa: {exc}", file=sys.stderr)

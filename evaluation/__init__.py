@@ -1,0 +1,1 @@
+"""Answer quality you can measure: ``newsqa eval`` (retrieval, answers, citations, refusals)."""
