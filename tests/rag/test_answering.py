@@ -36,22 +36,32 @@ def make_answerer(settings, reply: str) -> tuple[Answerer, ScriptedLLM]:
     return Answerer(settings, Retriever(store, settings.top_k), llm), llm
 
 
+def passage_with(answerer: Answerer, question: str, *words: str) -> int:
+    """The number the model sees on the first retrieved passage holding all ``words``."""
+    passages = answerer.retriever.run(question)
+    return next(n for n, p in enumerate(passages, start=1) if all(w in p.text for w in words))
+
+
 def test_cited_answer_is_checked_and_streamed(corpus_settings):
-    answerer, llm = make_answerer(corpus_settings, "10,000 to 12,000 soldiers [1] [9]")
-    events = list(answerer.stream("How many North Korean soldiers were sent to Russia?"))
+    question = "How many North Korean soldiers were sent to Russia?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, llm = make_answerer(corpus_settings, f"10,000 to 12,000 soldiers [{n}] [9]")
+    events = list(answerer.stream(question))
     tokens = [e for e in events if isinstance(e, Token)]
     answer = events[-1]
     assert isinstance(answer, Answer) and len(tokens) > 1
-    assert answer.answer == "10,000 to 12,000 soldiers [1]"  # [9] was never given to the model
+    assert answer.answer == f"10,000 to 12,000 soldiers [{n}]"  # [9] was never given to the model
     assert not answer.refused and answer.unsupported_numbers == []
-    assert [c.n for c in answer.citations] == [1]
+    assert [c.n for c in answer.citations] == [n]
     assert answer.citations[0].source == "nordkorea-soldaten-russland.txt"
     assert "12.000" in answer.citations[0].text
     assert {"retrieve", "first_token", "generate", "total"} <= answer.timings_ms.keys()
-    # the model saw the numbered passages and was told the answer language
+    # the model saw the numbered passages and the question (it copies the answer; rag.translating
+    # puts it into the question's language)
     system, *examples, human = llm.prompts[0]
     assert system.type == "system" and len(examples) % 2 == 0
-    assert "Answer in English." in human.content and "[1]" in human.content
+    assert human.content.endswith(f"Question: {question}") and "[1]" in human.content
     assert "12.000" in human.content
 
 
@@ -128,3 +138,87 @@ def test_warm_up_sends_exactly_the_fixed_prefix_of_every_question_prompt(corpus_
     warm, real = llm.prompts[0], llm.prompts[-1]
     assert [m.content for m in warm[:-1]] == [m.content for m in real[:-1]]
     assert real[-1].content.startswith(warm[-1].content)
+
+
+# --- the qualifier of a copied number ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phrase", "passage", "expected"),
+    [
+        ("12.000", "Bis zu 12.000 Soldaten sollen es sein.", "Bis zu 12.000"),
+        ("12.000 Soldaten", "Es sind rund 12.000 Soldaten.", "rund 12.000 Soldaten"),
+        ("300", "In Linz wurden mehr als 300 Häuser evakuiert.", "mehr als 300"),
+        ("12,000", "Officials say up to 12,000 troops were sent.", "up to 12,000"),
+        ("5", "It took about  5 hours.", "about  5"),
+        ("12.000", "Es kamen 12.000 Soldaten.", "12.000"),  # no qualifier
+        ("12.000", "12.000 Soldaten kamen.", "12.000"),  # nothing before the number
+        ("Soldaten", "Bis zu 12.000 Soldaten.", "Soldaten"),  # not a number
+        ("zwölftausend", "bis zu zwölftausend", "zwölftausend"),  # does not start with a digit
+        ("15.000", "Bis zu 12.000 Soldaten.", "15.000"),  # not in the passage
+        ("", "Bis zu 12.000 Soldaten.", ""),
+        # a qualifier must be a word of its own, not the end of a longer one
+        ("2019", "Ein Plus von fünf Prozent gegenüber 2019.", "2019"),
+        ("96", "Das Spiel gegen Hannover 96 endete 1:1.", "96"),
+        ("5", "Aus diesem Grund 5 Tage lang.", "5"),
+    ],
+)
+def test_with_qualifier(phrase, passage, expected):
+    from rag.answering import with_qualifier
+
+    assert with_qualifier(phrase, passage) == expected
+
+
+# --- two steps: copy the German phrase, then translate it ----------------------------------------
+
+
+def make_two_step(settings, reply: str, translation: str) -> tuple[Answerer, ScriptedLLM, ScriptedLLM]:
+    from rag.translating import Translator
+
+    answer_llm = ScriptedLLM(messages=iter([AIMessage(content=reply)]), prompts=[])
+    translate_llm = ScriptedLLM(messages=iter([AIMessage(content=translation)]), prompts=[])
+    store = open_store(settings, get_embeddings(settings))
+    return Answerer(settings, Retriever(store, 4), answer_llm, Translator(translate_llm)), answer_llm, translate_llm
+
+
+def test_an_english_question_gets_the_copied_german_phrase_translated(corpus_settings):
+    question = "How many North Korean soldiers were sent to Russia?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, answer_llm, translate_llm = make_two_step(
+        corpus_settings, f"10.000 bis 12.000 Soldaten [{n}]", "10.000 to 12.000 soldiers"
+    )
+    answer = answerer.ask(question)
+    assert answer.answer == f"10,000 to 12,000 soldiers [{n}]"  # the [n] kept, thousands the English way
+    assert not answer.refused and [c.n for c in answer.citations] == [n] and answer.unsupported_numbers == []
+    assert answer_llm.prompts and len(translate_llm.prompts) == 1
+    system, *_, human = translate_llm.prompts[0]
+    assert "English" in system.content and human.content == "10.000 bis 12.000 Soldaten"  # no marker
+    assert "translate" in answer.timings_ms
+
+
+def test_an_unusable_translation_leaves_the_german_phrase(corpus_settings):
+    question = "How many North Korean soldiers were sent to Russia?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, _, translate_llm = make_two_step(corpus_settings, f"10.000 bis 12.000 Soldaten [{n}]", "25,000 soldiers")
+    answer = answerer.ask(question)
+    assert answer.answer == f"10,000 bis 12,000 Soldaten [{n}]" and not answer.refused
+    assert len(translate_llm.prompts) == 1
+
+
+def test_a_german_question_gets_the_german_phrase_without_translating(corpus_settings):
+    question = "Wie viele nordkoreanische Soldaten wurden nach Russland geschickt?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, _, translate_llm = make_two_step(corpus_settings, f"10.000 bis 12.000 Soldaten [{n}]", "unused")
+    answer = answerer.ask(question)
+    assert answer.answer == f"10.000 bis 12.000 Soldaten [{n}]" and not answer.refused
+    assert translate_llm.prompts == []
+
+
+def test_a_refusal_is_never_translated(corpus_settings):
+    answerer, answer_llm, translate_llm = make_two_step(corpus_settings, "NOT FOUND", "unused")
+    answer = answerer.ask("How many tanks did North Korea send to Russia?")
+    assert answer.refused and answer.answer == "The articles do not say." and answer.citations == []
+    assert answer_llm.prompts and translate_llm.prompts == []
