@@ -270,9 +270,10 @@ class Answerer:
         if not passages:
             return raw
         phrase, markers = _split_citations(raw.splitlines()[0])
-        cited = [passages[int(n) - 1] for n in re.findall(r"\[(\d+)\]", markers) if 0 < int(n) <= len(passages)]
         if not phrase:
             return raw
+        markers = grounded_markers(phrase, markers, passages)
+        cited = [passages[int(n) - 1] for n in re.findall(r"\[(\d+)\]", markers) if 0 < int(n) <= len(passages)]
         if cited:
             phrase = with_qualifier(phrase, cited[0].text)
         # Only across languages: a German phrase answers a German question as it is.
@@ -335,6 +336,29 @@ def with_qualifier(phrase: str, passage: str) -> str:
         return phrase
     qualifier = _QUALIFIER.search(passage[max(0, at - 20) : at])
     return passage[at - len(qualifier.group(0)) : at] + phrase if qualifier else phrase
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def grounded_markers(phrase: str, markers: str, passages: list[Passage]) -> str:
+    """``markers``, or the marker of the first passage holding ``phrase`` word for word when no cited one does.
+
+    The 1.5B model copies the right words but often writes the number of a neighbouring passage
+    (a quarter of its citations on XQuAD); the copied words themselves say where they came from.
+
+    Usage: ``grounded_markers("Kawann Short", " [3]", passages)  # -> " [1]" if only passage 1 has it``
+    """
+    wanted = _squashed(phrase)
+    if len(wanted) < 2:
+        return markers
+    exact = re.compile(rf"(?<!\w){re.escape(wanted)}(?!\w)")
+    holds = [i for i, p in enumerate(passages, start=1) if exact.search(_squashed(p.text))]
+    cited = [int(n) for n in re.findall(r"\[(\d+)\]", markers)]
+    if not holds or any(n in holds for n in cited):
+        return markers
+    return f" [{holds[0]}]"
 
 
 def _split_citations(text: str) -> tuple[str, str]:

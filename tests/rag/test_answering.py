@@ -10,9 +10,18 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rag.answering import Answer, Answerer, QuestionError, Token, clean_question, format_passages, is_refusal
+from rag.answering import (
+    Answer,
+    Answerer,
+    QuestionError,
+    Token,
+    clean_question,
+    format_passages,
+    grounded_markers,
+    is_refusal,
+)
 from rag.embedding import get_embeddings
-from rag.retrieving import Retriever
+from rag.retrieving import Passage, Retriever
 from rag.store import open_store
 
 
@@ -222,3 +231,35 @@ def test_a_refusal_is_never_translated(corpus_settings):
     answer = answerer.ask("How many tanks did North Korea send to Russia?")
     assert answer.refused and answer.answer == "The articles do not say." and answer.citations == []
     assert answer_llm.prompts and translate_llm.prompts == []
+
+
+def _passages(*texts: str) -> list[Passage]:
+    return [Passage(t, "a.md", "a.md", "", 0, len(t), 0.9) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "markers", "expected"),
+    [
+        ("Kawann Short", " [3]", " [1]"),  # only passage 1 holds the copied words: the marker moves there
+        ("Kawann  short", " [2]", " [1]"),  # spacing and case do not matter
+        ("Ealy", " [3]", " [3]"),  # the cited passage holds it: kept
+        ("Ealy", " [1][3]", " [1][3]"),  # one of the cited passages holds it: kept
+        ("201", " [2]", " [2]"),  # "201" is not the number 2015: no match, kept
+        ("Cam Newton", " [2]", " [2]"),  # in no passage (paraphrased): nothing to go by, kept
+        ("Josh Norman", "", " [2]"),  # no marker at all: the passage that holds it
+    ],
+)
+def test_a_citation_follows_the_copied_words(phrase, markers, expected):
+    passages = _passages("Kawann Short führte mit 11 Sacks.", "Josh Norman kam 2015.", "Kony Ealy hatte 5 Sacks.")
+    assert grounded_markers(phrase, markers, passages) == expected
+
+
+def test_a_wrongly_numbered_citation_is_moved_to_the_passage_holding_the_phrase(corpus_settings):
+    question = "Wie viele nordkoreanische Soldaten wurden nach Russland geschickt?"
+    probe, _ = make_answerer(corpus_settings, "")
+    passages = probe.retriever.run(question)
+    n = passage_with(probe, question, "10.000 bis 12.000")
+    wrong = next(i for i, p in enumerate(passages, start=1) if "10.000 bis 12.000" not in p.text)
+    answerer, _ = make_answerer(corpus_settings, f"10.000 bis 12.000 [{wrong}]")
+    answer = answerer.ask(question)
+    assert [c.n for c in answer.citations] == [n] and answer.answer == f"10.000 bis 12.000 [{n}]"
