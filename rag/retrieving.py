@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from chromadb.errors import InternalError
 from langchain_core.documents import Document
 
 from rag.keyword import KeywordIndex
@@ -138,9 +139,11 @@ class Retriever:
             dense_top = [found[key] for key in rankings[0][:5]]
             # BM25 on words of another language than the passages' only adds noise (measured).
             if self.keyword and detect_language(question) == passages_language(dense_top):
-                rankings.append(self._bm25(question, sources))
-            best = fuse(rankings, self.fusion_k)[: self.top_k]
-            self._add_missing(best, vector, found)
+                try:
+                    rankings.append(self._bm25(question, sources))
+                except InternalError:
+                    pass  # another process is writing this moment (see _add_missing): dense only
+            best = self._add_missing(fuse(rankings, self.fusion_k), vector, found)
         return [found[key] for key in best]
 
     # --- the searches ---------------------------------------------------------------------------
@@ -161,8 +164,13 @@ class Retriever:
         if len(passages) < min(POOL, len(hits)) and len(hits) == SHARED_POOL:
             # Sentences crowded the passages out (an article of many short sentences): ask for passages.
             filtered = {"$and": [_NOT_SENTENCE, where]} if where else _NOT_SENTENCE
-            got = self.store.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=POOL, filter=filtered)
-            passages = [(d, 1.0 - dist) for d, dist in got]
+            try:
+                got = self.store.vectors.similarity_search_by_vector_with_relevance_scores(
+                    vector, k=POOL, filter=filtered
+                )
+                passages = [(d, 1.0 - dist) for d, dist in got]
+            except InternalError:
+                pass  # the filtered query fails while another process writes (above): keep what we have
         return passages[: max(POOL, self.top_k)], sentences
 
     def _dense(self, vector: list[float], sources: list[str] | None, found: dict[str, Passage]) -> list[str]:
@@ -204,16 +212,22 @@ class Retriever:
                 self._keyword_index = (stamp, KeywordIndex.build(ids, texts, sources))
             return self._keyword_index[1]
 
-    def _add_missing(self, keys: list[str], vector: list[float], found: dict[str, Passage]) -> None:
-        """Passages only the keyword search found, with their cosine to the question."""
-        missing = [key for key in keys if key not in found]
-        if not missing:
-            return
-        got = self.store.collection.get(ids=missing, include=["documents", "metadatas", "embeddings"])
-        query = np.asarray(vector, dtype=np.float32)
-        for key, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
-            score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
-            found[key] = Passage.from_document(Document(page_content=text or "", metadata=meta or {}, id=key), score)
+    def _add_missing(self, ranked: list[str], vector: list[float], found: dict[str, Passage]) -> list[str]:
+        """The ``top_k`` best of ``ranked`` with a passage each: keyword-only hits get theirs, with their cosine."""
+        missing = [key for key in ranked[: self.top_k] if key not in found]
+        if missing:
+            try:
+                got = self.store.collection.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            except InternalError:
+                # Records another process is writing right now are in SQLite (so BM25 sees them) but
+                # not yet in this process's in-memory vector index: Chroma says "Error finding id".
+                # Answer from what this process can read; the next question reopens the store.
+                got = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+            query = np.asarray(vector, dtype=np.float32)
+            for key, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+                score = float(np.dot(query, np.asarray(emb, dtype=np.float32)))
+                found[key] = Passage.from_document(Document(page_content=text or "", metadata=meta or {}, id=key), score)
+        return [key for key in ranked if key in found][: self.top_k]
 
 
 def build_retriever(settings: Settings, store: Store, top_k: int | None = None) -> Retriever:

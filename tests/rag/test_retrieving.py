@@ -261,7 +261,12 @@ def test_a_passage_only_keyword_search_found_gets_its_cosine_too(store, monkeypa
     added: list[str] = []
     add_missing = Retriever._add_missing
     monkeypatch.setattr(
-        Retriever, "_add_missing", lambda self, keys, vector, found: (added.extend(k for k in keys if k not in found), add_missing(self, keys, vector, found))
+        Retriever,
+        "_add_missing",
+        lambda self, ranked, vector, found: (
+            added.extend(k for k in ranked[: self.top_k] if k not in found),
+            add_missing(self, ranked, vector, found),
+        )[1],
     )
     bm25_only = next(p for p in retriever.run(question) if "Kowalczyk" in p.text)
     assert added == [target]
