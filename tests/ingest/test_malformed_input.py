@@ -6,7 +6,7 @@ two shared cores, so ingesting a 50 MB article for real (about 12 million tokens
 * ``newsqa ingest`` (a subprocess, as a user runs it) on 40-odd generated hostile files, including a
   1.5 MB HTML page (the size of a real news page: mostly scripts) and a 20 KB single-line article;
   every bad file must be reported once, by name, with its specific reason, the good ones must be
-  searchable, exit status 3, and the peak RSS of the process (``os.wait4``) bounded.
+  searchable, exit status 3, and the peak RSS of the process (``os.wait4``, from a small parent) bounded.
 * The 50 MB article is loaded and chunked in a process of its own, to measure its peak RSS alone.
   It uses a whitespace word count as the token counter: the real tokenizer costs ~50 µs a call,
   ~70 s for 50 MB here, which measures the tokenizer, not our code, and memory does not depend on
@@ -203,13 +203,25 @@ def make_hostile_folder(folder: Path, unreadable: bool) -> tuple[dict[str, str],
     return good, bad, ignored
 
 
+# Linux keeps a process's peak RSS across fork and exec, so a command forked straight from this
+# test process (which may hold the LLM from earlier tests: gigabytes) would report pytest's peak.
+# A small Python process forks it instead and reports the command's own peak (ru_maxrss, KiB).
+_MEASURE = (
+    "import os, subprocess, sys; child = subprocess.Popen(sys.argv[2:]); _, status, usage = os.wait4(child.pid, 0); "
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); sys.exit(os.waitstatus_to_exitcode(status))"
+)
+
+
 def run_measured(args: list[str], env: dict[str, str], log: Path, preexec=None) -> tuple[int, str, int]:
     """Run a command to the end; returns (exit status, its stderr, its peak RSS in bytes)."""
+    peak = log.with_suffix(".peak")
     with log.open("w") as stderr:
-        child = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=preexec)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not all children's
-        child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, log.read_text(encoding="utf-8", errors="replace"), usage.ru_maxrss * 1024
+        child = subprocess.Popen(
+            [sys.executable, "-c", _MEASURE, str(peak), *args],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=preexec,
+        )
+        child.wait()
+    return child.returncode, log.read_text(encoding="utf-8", errors="replace"), int(peak.read_text()) * 1024
 
 
 def skip_lines(stderr: str) -> dict[str, list[str]]:
