@@ -51,7 +51,11 @@ def hostile_settings(tmp_path_factory, model_dir) -> Settings:
     (corpus / "wetter.txt").write_text(OFF_TOPIC, encoding="utf-8")
     (corpus / "armee.txt").write_text(ON_TOPIC, encoding="utf-8")
     (corpus / "truppen.html").write_text(HIDDEN_HTML, encoding="utf-8")
-    settings = Settings(index_dir=tmp_path_factory.mktemp("hostile-index"), model_dir=model_dir, corpus_dir=corpus)
+    # Six passages: the on-topic injection ranks fifth for the short English question, and the test
+    # is only worth something if the injection is in the prompt.
+    settings = Settings(
+        index_dir=tmp_path_factory.mktemp("hostile-index"), model_dir=model_dir, corpus_dir=corpus, top_k=6
+    )
     report = ingest([corpus], settings, show_bar=False)
     assert report.skipped == [] and report.files == 4
     return settings

@@ -229,7 +229,8 @@ def test_a_follow_up_uses_this_sessions_history_only(corpus_settings, open_chat)
     assert first.locator(".nq-searched").count() == 0  # nothing to rewrite a first question with
     follow_up = ask(page, "and how many were killed?")
     assert follow_up.locator(".nq-searched").inner_text() == "Searched for: How many North Korean soldiers were killed?"
-    assert follow_up.locator(".nq-answer").inner_text().startswith("4,000")
+    # "rund": the passage's qualifier, put back after the scripted model's bare number.
+    assert follow_up.locator(".nq-answer").inner_text().startswith("rund 4,000")
     assert "User: How many soldiers did North Korea send?" in llm.condense_prompts[-1][-1].content
     passage = click_citation(page, follow_up)
     assert "4.000" in passage.locator("mark.nq-support").inner_text()
@@ -270,7 +271,7 @@ def test_an_uploaded_article_is_listed_searchable_at_once_and_can_be_filtered(se
     articles.locator("text=Panda-Zwillinge im Tiergarten Schönbrunn geboren >> visible=true").first.wait_for(timeout=30_000)
 
     message = ask(page, "How much do the panda twins weigh?")
-    assert message.locator(".nq-answer").inner_text().startswith("180 Gramm")
+    assert message.locator(".nq-answer").inner_text().startswith("rund 180 Gramm")  # the passage's "rund" kept
     passage = click_citation(page, message)
     assert "panda-zwillinge.txt" in passage.locator(".nq-meta").inner_text()
     assert "180 Gramm" in passage.locator("mark.nq-support").inner_text()
