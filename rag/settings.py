@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     top_k: int = Field(4, ge=1, le=50, description="Passages handed to the LLM.")
     relevance_threshold: float = Field(
         # Calibrated on the shipped article (on-topic questions, even "how many soldiers?" or
-        # "when?", score 0.78-0.86; off-topic ones 0.70-0.77) and on XQuAD, where raising it from
+        # "when?", score 0.78-0.86; off-topic ones 0.70-0.78) and on XQuAD, where raising it from
         # 0.75 to 0.77 refuses 68 % instead of 58 % of unanswerable English questions at no cost to
         # answerable ones (docs/quality.md). Borderline cases go to the LLM, which may refuse.
         0.77,
