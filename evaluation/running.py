@@ -143,13 +143,16 @@ class GoldSpans:
 
     def __init__(self, corpus: Path) -> None:
         self.corpus = corpus
-        self._texts: dict[str, str] = {}
+        self._articles: dict[str, tuple[str, str]] = {}  # doc_file -> (title, text), loaded once
+
+    def _article(self, doc_file: str) -> tuple[str, str]:
+        if doc_file not in self._articles:
+            articles, _ = load_file(self.corpus / doc_file)
+            self._articles[doc_file] = (articles[0].title, articles[0].text) if articles else ("", "")
+        return self._articles[doc_file]
 
     def _text(self, doc_file: str) -> str:
-        if doc_file not in self._texts:
-            articles, _ = load_file(self.corpus / doc_file)
-            self._texts[doc_file] = articles[0].text if articles else ""
-        return self._texts[doc_file]
+        return self._article(doc_file)[1]
 
     def paragraph(self, item: QAItem) -> tuple[int, int] | None:
         start = self._text(item.doc_file).find(item.context_de)
@@ -170,8 +173,7 @@ class GoldSpans:
 
     def gold_passage(self, item: QAItem) -> Passage:
         """The gold paragraph as a passage, for measuring the answer step without retrieval."""
-        articles, _ = load_file(self.corpus / item.doc_file)
-        title = articles[0].title if articles else ""
+        title = self._article(item.doc_file)[0]
         start, end = self.paragraph(item) or (0, len(item.context_de))
         path = str((self.corpus / item.doc_file).resolve())
         return Passage(item.context_de, path, item.doc_file, title, start, end, 1.0)
@@ -312,8 +314,10 @@ def _answers(
         took.append(answer.timings_ms.get("total", 0.0))
         golds = item.golds(lang)
         text = "" if answer.refused else answer.answer
+        score = f1(text, golds)
+        cited_holds_gold = any(holds_gold(c.text, item) for c in answer.citations)
         em += exact_match(text, golds)
-        f1_sum += f1(text, golds)
+        f1_sum += score
         f1_any_sum += f1(text, (*item.answers_en, *item.answers_de))
         if is_numeric(golds):
             numeric += 1
@@ -321,14 +325,14 @@ def _answers(
         refused += answer.refused
         if not answer.refused:
             answered += 1
-            cited_right += any(holds_gold(c.text, item) for c in answer.citations)
+            cited_right += cited_holds_gold
         if item.id not in by_id:  # no retrieval pass before (--context gold)
             by_id[item.id] = {"id": item.id, "question": item.question(lang)}
             records.append(by_id[item.id])
         record = by_id[item.id]
         record.update(answer=answer.answer, refused=answer.refused, golds=list(golds),
-                      f1=round(f1(text, golds), 3), cited=[c.n for c in answer.citations],
-                      cited_holds_gold=any(holds_gold(c.text, item) for c in answer.citations),
+                      f1=round(score, 3), cited=[c.n for c in answer.citations],
+                      cited_holds_gold=cited_holds_gold,
                       ms=round(took[-1]))
     n = len(items)
     out: dict[str, Any] = {
