@@ -36,12 +36,12 @@ from bench.common import (  # noqa: E402
     XQUAD_CORPUS,
     Question,
     RssPeak,
+    log,
     median,
     naive_embeddings,
     naive_index,
     naive_span,
     passage_holds_answer,
-    log,
     percentile,
     rss_mb,
     xquad_questions,
@@ -68,9 +68,9 @@ def holds(answer: str, golds: list[str]) -> bool:
 
 
 def newsqa_phase(settings: Settings, questions: list[Question], answers: int) -> dict:
-    from rag.answering import Answer, QuickAnswer, Token, build_answerer
-    from rag.llm import warm_up
-    from rag.quick import quick_answer
+    from rag.answer.answering import Answer, QuickAnswer, Token, build_answerer
+    from rag.answer.quick import quick_answer
+    from rag.models.llm import warm_up
 
     log("newsqa: loading and warming up")
     out: dict = {"rss_start_mb": rss_mb()}
@@ -96,8 +96,12 @@ def newsqa_phase(settings: Settings, questions: list[Question], answers: int) ->
             quick_ms.append((t2 - t0) * 1000)
             hits += any(passage_holds_answer(q, p.source, p.start, p.end) for p in passages)
             quick_hits += bool(quick) and holds(quick.text, q.answers_de)
-        out.update(retrieve_ms=retrieve_ms, quick_ms=quick_ms, hit4=hits / len(questions),
-                   quick_holds_answer=quick_hits / len(questions))
+        out.update(
+            retrieve_ms=retrieve_ms,
+            quick_ms=quick_ms,
+            hit4=hits / len(questions),
+            quick_holds_answer=quick_hits / len(questions),
+        )
         first_ms, total_ms, stream_quick_ms, correct = [], [], [], 0
         log(f"newsqa: {answers} answers")
         for i, q in enumerate(questions[:answers]):
@@ -119,8 +123,12 @@ def newsqa_phase(settings: Settings, questions: list[Question], answers: int) ->
             if quick_at is not None:
                 stream_quick_ms.append(quick_at)
             correct += final is not None and holds(final.answer, q.answers_en if lang == "en" else q.answers_de)
-        out.update(first_token_ms=first_ms, answer_ms=total_ms, stream_quick_ms=stream_quick_ms,
-                   answer_holds_gold=correct / max(1, len(first_ms)))
+        out.update(
+            first_token_ms=first_ms,
+            answer_ms=total_ms,
+            stream_quick_ms=stream_quick_ms,
+            answer_holds_gold=correct / max(1, len(first_ms)),
+        )
     out["peak_rss_mb"] = peak.mb
     return out
 
@@ -130,7 +138,7 @@ def naive_phase(settings: Settings, questions: list[Question], answers: int, wor
     from langchain_core.prompts import ChatPromptTemplate
     from langchain_core.runnables import RunnablePassthrough
 
-    from rag.llm import get_chat_model
+    from rag.models.llm import get_chat_model
 
     out: dict = {}
     log("naive: indexing the XQuAD corpus")
@@ -188,8 +196,12 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="newsqa-bench-answer-"))
     settings = Settings(index_dir=workdir / "index")
     env = dict(os.environ, NEWSQA_INDEX_DIR=str(settings.index_dir))
-    subprocess.run([str(ROOT / ".venv" / "bin" / "newsqa"), "ingest", "--quiet", str(XQUAD_CORPUS)],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "newsqa"), "ingest", "--quiet", str(XQUAD_CORPUS)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     questions = xquad_questions(args.retrieval)
 
     ours = newsqa_phase(settings, questions, args.answers)
@@ -217,7 +229,9 @@ def main() -> None:
             "startup_s": round(ours["startup_s"], 1),
             "peak_rss_mb": round(ours["peak_rss_mb"]),
         },
-        "naive": None if not theirs else {
+        "naive": None
+        if not theirs
+        else {
             "retrieve_ms": stats(theirs, "retrieve_ms"),
             "first_token_ms": stats(theirs, "first_token_ms"),
             "answer_ms": stats(theirs, "answer_ms"),
@@ -246,16 +260,22 @@ def print_table(r: dict) -> None:
     print(f"XQuAD corpus, {r['questions']} questions for retrieval, {r['answered']} answered; backend {r['backend']}")
     print(f"{'':32} {'naive':>16} {'newsqa':>16} {'naive/newsqa':>13}")
     ratios = r.get("ratios_naive_over_newsqa", {})
-    for label, key in (("retrieval ms p50/p95", "retrieve_ms"), ("quick answer ms p50/p95", "quick_answer_ms"),
-                       ("  in stream() ms p50/p95", "stream_quick_answer_ms"),
-                       ("first token ms p50/p95", "first_token_ms"), ("whole answer ms p50/p95", "answer_ms")):
+    for label, key in (
+        ("retrieval ms p50/p95", "retrieve_ms"),
+        ("quick answer ms p50/p95", "quick_answer_ms"),
+        ("  in stream() ms p50/p95", "stream_quick_answer_ms"),
+        ("first token ms p50/p95", "first_token_ms"),
+        ("whole answer ms p50/p95", "answer_ms"),
+    ):
         ratio = f"{ratios[key]:.2f}x" if key in ratios else ""
         print(f"{label:32} {cell(n, key):>16} {cell(q, key):>16} {ratio:>13}")
     print(f"{'hit@4':32} {n.get('hit4', '-'):>16} {q['hit4']:>16}")
     print(f"{'answer holds the gold answer':32} {n.get('answer_holds_gold', '-'):>16} {q['answer_holds_gold']:>16}")
     print(f"{'quick answer holds the gold':32} {'-':>16} {q['quick_answer_holds_gold']:>16}")
-    print(f"{'peak RSS MB (serving process)':32} {n.get('peak_rss_mb_incl_newsqa', '-'):>16} {q['peak_rss_mb']:>16}"
-          "   (naive: the same process, newsqa's models still loaded)")
+    print(
+        f"{'peak RSS MB (serving process)':32} {n.get('peak_rss_mb_incl_newsqa', '-'):>16} {q['peak_rss_mb']:>16}"
+        "   (naive: the same process, newsqa's models still loaded)"
+    )
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ class CountingEmbeddings(Embeddings):
 
 def passage_token_counter(settings: Any) -> Callable[[str], int]:
     """Tokens the model reads for a passage: prefix and special tokens, cut at 512 like the model."""
-    from rag.embedding import load_tokenizer
+    from rag.models.embedding import load_tokenizer
 
     tokenizer = load_tokenizer(settings)
     prefix = settings.passage_prefix
@@ -187,7 +187,7 @@ def naive_embeddings(settings: Any) -> Any:
 
     e5's prefixes are kept, which only helps the naive pipeline's quality.
     """
-    from rag.embedding import PassageEmbeddings
+    from rag.models.embedding import PassageEmbeddings
 
     return PassageEmbeddings(
         settings.embedding_model,
@@ -229,8 +229,13 @@ def xquad_questions(count: int) -> list[Question]:
         start = para + int(answer_start[0] if isinstance(answer_start, list) else answer_start)
         questions.append(
             Question(
-                id=row["id"], en=row["question_en"], de=row["question_de"], doc_file=row["doc_file"],
-                answer_de=row["answers_de"][0], answers_en=row["answers_en"], answers_de=row["answers_de"],
+                id=row["id"],
+                en=row["question_en"],
+                de=row["question_de"],
+                doc_file=row["doc_file"],
+                answer_de=row["answers_de"][0],
+                answers_en=row["answers_en"],
+                answers_de=row["answers_de"],
                 answer_span=(start, start + len(row["answers_de"][0])),
             )
         )
@@ -239,7 +244,9 @@ def xquad_questions(count: int) -> list[Question]:
 
 def passage_holds_answer(question: Question, source: str, start: int, end: int) -> bool:
     """The passage is from the gold article and covers the gold answer's occurrence."""
-    return Path(source).name == question.doc_file and start <= question.answer_span[0] and question.answer_span[1] <= end
+    return (
+        Path(source).name == question.doc_file and start <= question.answer_span[0] and question.answer_span[1] <= end
+    )
 
 
 @dataclass

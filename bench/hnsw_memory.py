@@ -49,8 +49,12 @@ def main() -> None:
         start = time.perf_counter()
         for i in range(0, args.vectors, 1000):
             block = data[i : i + 1000]
-            collection.add(ids=[str(j) for j in range(i, i + len(block))], embeddings=block,
-                           documents=["x" * 600] * len(block), metadatas=[{"source": "a"}] * len(block))
+            collection.add(
+                ids=[str(j) for j in range(i, i + len(block))],
+                embeddings=block,
+                documents=["x" * 600] * len(block),
+                metadatas=[{"source": "a"}] * len(block),
+            )
         added_s = time.perf_counter() - start
         collection.query(query_embeddings=data[:1], n_results=4)
         query_ms = []
@@ -62,8 +66,12 @@ def main() -> None:
         disk = folder_mb(tmp)
         per_million = grew * 1_000_000 / args.vectors
         result = {
-            "vectors": args.vectors, "dim": args.dim, "rss_growth_mb": round(grew, 1), "disk_mb": round(disk, 1),
-            "add_per_s": round(args.vectors / added_s), "query_ms_p50": round(float(np.median(query_ms)), 2),
+            "vectors": args.vectors,
+            "dim": args.dim,
+            "rss_growth_mb": round(grew, 1),
+            "disk_mb": round(disk, 1),
+            "add_per_s": round(args.vectors / added_s),
+            "query_ms_p50": round(float(np.median(query_ms)), 2),
             "raw_vectors_mb": round(args.vectors * args.dim * 4 / 2**20, 1),
             "rss_mb_per_million_extrapolated": round(per_million),
             "disk_gb_per_10_million_extrapolated": round(disk * 10_000_000 / args.vectors / 1024, 1),

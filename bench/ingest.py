@@ -40,12 +40,12 @@ from bench.common import (  # noqa: E402
     Quality,
     RssPeak,
     gemm_gflops,
+    log,
     naive_embeddings,
     naive_index,
     naive_span,
     passage_holds_answer,
     passage_token_counter,
-    log,
     rss_mb,
     xquad_questions,
 )
@@ -80,7 +80,11 @@ def run_cli(args: list[str], settings: Settings) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-c", probe, *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
@@ -141,7 +145,7 @@ def change_articles(files: list[Path], count: int) -> None:
 def quality(settings: Settings, workdir: Path, questions: int, newsqa_emb, naive_emb) -> dict:
     """hit@4 of both pipelines on the XQuAD corpus, English and German questions."""
     from ingest.indexing import ingest
-    from rag.retrieving import Retriever
+    from rag.retrieval.retrieving import Retriever
     from rag.store import open_store
 
     qs = xquad_questions(questions)
@@ -193,7 +197,7 @@ def main() -> None:
     files = copy_articles(workdir / "articles", args.limit)
     count_tokens = passage_token_counter(settings)
 
-    from rag.embedding import PassageEmbeddings
+    from rag.models.embedding import PassageEmbeddings
 
     ours = CountingEmbeddings(PassageEmbeddings.from_settings(settings), count_tokens)
     theirs = CountingEmbeddings(naive_embeddings(settings), count_tokens)
@@ -266,17 +270,45 @@ def print_table(r: dict) -> None:
     n, q = r["naive"], r["newsqa"]
     rows = [
         ("", "naive", "newsqa", "newsqa/naive"),
-        ("wall time, first ingest (s)", f"{n['seconds']:.1f}", f"{q['seconds']:.1f}", f"{r['speedup_wall']:.2f}x faster"),
+        (
+            "wall time, first ingest (s)",
+            f"{n['seconds']:.1f}",
+            f"{q['seconds']:.1f}",
+            f"{r['speedup_wall']:.2f}x faster",
+        ),
         ("chunks", n["chunks"], q["chunks"], f"{q['chunks'] / n['chunks']:.2f}"),
         ("tokens embedded", n["tokens"], q["tokens"], f"{q['tokens'] / n['tokens']:.2f}"),
-        ("embedding tokens/s", r["naive_embed_tokens_per_s"], r["newsqa_embed_tokens_per_s"],
-         f"{r['newsqa_embed_tokens_per_s'] / r['naive_embed_tokens_per_s']:.2f}"),
-        ("  of machine limit", f"{r['naive_embed_fraction_of_limit']:.0%}", f"{r['newsqa_embed_fraction_of_limit']:.0%}", ""),
-        ("peak RSS (MB, both in 1 process)", f"{n['peak_rss_mb']:.0f}", f"{q['peak_rss_mb']:.0f}", f"{r['rss_ratio']:.2f}"),
+        (
+            "embedding tokens/s",
+            r["naive_embed_tokens_per_s"],
+            r["newsqa_embed_tokens_per_s"],
+            f"{r['newsqa_embed_tokens_per_s'] / r['naive_embed_tokens_per_s']:.2f}",
+        ),
+        (
+            "  of machine limit",
+            f"{r['naive_embed_fraction_of_limit']:.0%}",
+            f"{r['newsqa_embed_fraction_of_limit']:.0%}",
+            "",
+        ),
+        (
+            "peak RSS (MB, both in 1 process)",
+            f"{n['peak_rss_mb']:.0f}",
+            f"{q['peak_rss_mb']:.0f}",
+            f"{r['rss_ratio']:.2f}",
+        ),
         ("  RSS growth during ingest (MB)", f"{n['rss_growth_mb']:.0f}", f"{q['rss_growth_mb']:.0f}", ""),
-        ("  embedding model resident (MB)", r["model_rss_mb"]["naive"], r["model_rss_mb"]["newsqa"],
-         f"{r['model_rss_mb']['newsqa'] / max(1, r['model_rss_mb']['naive']):.2f}"),
-        ("  `newsqa ingest` process peak", "", f"{r['newsqa_cli_peak_rss_mb']} (10 changed)", f"{r['unchanged_cli_peak_rss_mb']} (unchanged)"),
+        (
+            "  embedding model resident (MB)",
+            r["model_rss_mb"]["naive"],
+            r["model_rss_mb"]["newsqa"],
+            f"{r['model_rss_mb']['newsqa'] / max(1, r['model_rss_mb']['naive']):.2f}",
+        ),
+        (
+            "  `newsqa ingest` process peak",
+            "",
+            f"{r['newsqa_cli_peak_rss_mb']} (10 changed)",
+            f"{r['unchanged_cli_peak_rss_mb']} (unchanged)",
+        ),
         ("again, unchanged (s)", r["naive_rerun_s"], f"{r['unchanged_cli_s']:.2f} (whole CLI)", ""),
         ("10 articles changed (s)", r["naive_changed10_s"], f"{r['changed10_cli_s']:.2f} (whole CLI)", ""),
     ]
@@ -285,10 +317,17 @@ def print_table(r: dict) -> None:
             ("XQuAD hit@4 EN question", f"{r['naive_hit4_en']:.3f}", f"{r['newsqa_hit4_en']:.3f}", ""),
             ("XQuAD hit@4 DE question", f"{r['naive_hit4_de']:.3f}", f"{r['newsqa_hit4_de']:.3f}", ""),
             ("  characters in the top 4", r["naive_top4_chars"], r["newsqa_top4_chars"], ""),
-            ("  newsqa hit@10 EN / DE", "", f"{r['newsqa_hit10_en']:.3f} / {r['newsqa_hit10_de']:.3f}", "same text as naive's 4"),
+            (
+                "  newsqa hit@10 EN / DE",
+                "",
+                f"{r['newsqa_hit10_en']:.3f} / {r['newsqa_hit10_de']:.3f}",
+                "same text as naive's 4",
+            ),
         ]
-    print(f"{r['articles']} articles, backend {r['backend']}, {r['threads']} threads; GEMM {r['gemm_gflops']} GFLOP/s "
-          f"-> limit {r['limit_tokens_per_s']} tokens/s at 42 MFLOP/token")
+    print(
+        f"{r['articles']} articles, backend {r['backend']}, {r['threads']} threads; GEMM {r['gemm_gflops']} GFLOP/s "
+        f"-> limit {r['limit_tokens_per_s']} tokens/s at 42 MFLOP/token"
+    )
     for row in rows:
         print(f"{str(row[0]):30} {str(row[1]):>12} {str(row[2]):>24} {str(row[3]):>16}")
     print(f"unchanged: {r['unchanged_summary']}")

@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest.indexing import ingest  # noqa: E402
-from rag.embedding import get_embeddings  # noqa: E402
-from rag.retrieving import Retriever  # noqa: E402
+from rag.models.embedding import get_embeddings  # noqa: E402
+from rag.retrieval.retrieving import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.store import open_store  # noqa: E402
 
@@ -46,7 +46,8 @@ def start_chroma(path: Path, port: int) -> subprocess.Popen:
     chroma = Path(sys.executable).with_name("chroma")
     server = subprocess.Popen(
         [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -99,7 +100,9 @@ def measure(settings: Settings, corpus: Path, queries: list[str]) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=100, help="articles to ingest (default 100)")
-    parser.add_argument("--queries", type=int, default=100, help="questions to time, at most one per article (default 100)")
+    parser.add_argument(
+        "--queries", type=int, default=100, help="questions to time, at most one per article (default 100)"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsqa-bench-"))

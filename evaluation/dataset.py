@@ -142,7 +142,11 @@ def split_unanswerable(items: list[QAItem], corpus_dir: Path, out_dir: Path, see
 
 def _row(item: QAItem) -> dict[str, Any]:
     return {
-        "id": item.id, "question_en": item.question_en, "question_de": item.question_de,
-        "answers_en": list(item.answers_en), "answers_de": list(item.answers_de),
-        "context_de": item.context_de, "doc_file": item.doc_file,
+        "id": item.id,
+        "question_en": item.question_en,
+        "question_de": item.question_de,
+        "answers_en": list(item.answers_en),
+        "answers_de": list(item.answers_de),
+        "context_de": item.context_de,
+        "doc_file": item.doc_file,
     }

@@ -9,7 +9,7 @@ Usage::
 The index is built by the real ingestion (same chunking, embedding and store as ``newsqa ingest``)
 into a cache folder keyed by the corpus path and every setting that changes the index, so a second
 run with the same corpus and settings only checks that nothing changed. Answers come from the same
-:class:`rag.answering.Answerer` the chat and ``newsqa ask`` use.
+:class:`rag.answer.answering.Answerer` the chat and ``newsqa ask`` use.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from evaluation.dataset import Lang, QAItem, load_qa, sample
 from evaluation.scoring import exact_match, f1, is_numeric, numeric_exact
 from ingest.indexing import ingest
 from ingest.loading import load_file
-from rag.retrieving import Passage, Retriever, build_retriever
+from rag.retrieval.retrieving import Passage, Retriever, build_retriever
 from rag.settings import Settings
 
 #: How deep the ranking is scored (MRR@10).
@@ -225,7 +225,7 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
         raise FileNotFoundError(f"articles of the questions are not in {options.corpus}: {', '.join(missing[:5])}")
 
     with eval_index(settings, options.corpus, options.fresh_index, show_bar) as local:
-        from rag.embedding import get_embeddings
+        from rag.models.embedding import get_embeddings
         from rag.store import open_store
 
         store = open_store(local, get_embeddings(local))
@@ -241,17 +241,22 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
         else:
             metrics.update(_answers(items, unanswerable, options, local, spans, records, show_bar))
     if options.details:
-        options.details.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
-        )
-    shown = {k: getattr(settings, k) for k in ("top_k", "chunk_tokens", "chunk_overlap_sentences",
-                                                "relevance_threshold", "embedding_backend")}
+        options.details.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    shown = {
+        k: getattr(settings, k)
+        for k in ("top_k", "chunk_tokens", "chunk_overlap_sentences", "relevance_threshold", "embedding_backend")
+    }
     return EvalReport(metrics, {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()})
 
 
 def _retrieval(
-    items: list[QAItem], lang: Lang, ranker: Retriever, spans: GoldSpans, records: list[dict[str, Any]],
-    show_bar: bool, top_k: int,
+    items: list[QAItem],
+    lang: Lang,
+    ranker: Retriever,
+    spans: GoldSpans,
+    records: list[dict[str, Any]],
+    show_bar: bool,
+    top_k: int,
 ) -> dict[str, Any]:
     hit1 = hit4 = hit10 = 0
     reciprocal = 0.0
@@ -265,12 +270,22 @@ def _retrieval(
         hit4 += first is not None and first <= 4
         hit10 += first is not None
         reciprocal += 1 / first if first else 0.0
-        records.append({"id": item.id, "question": item.question(lang), "first_hit": first,
-                        "best_score": round(max(p.score for p in ranked[:top_k]), 4) if ranked else None})
+        records.append(
+            {
+                "id": item.id,
+                "question": item.question(lang),
+                "first_hit": first,
+                "best_score": round(max(p.score for p in ranked[:top_k]), 4) if ranked else None,
+            }
+        )
     n = len(items)
     return {
-        "hit@1": _rate(hit1, n), "hit@4": _rate(hit4, n), "hit@10": _rate(hit10, n), "mrr@10": _rate(reciprocal, n),
-        "retrieve_ms_p50": _p(took, 50), "retrieve_ms_p95": _p(took, 95),
+        "hit@1": _rate(hit1, n),
+        "hit@4": _rate(hit4, n),
+        "hit@10": _rate(hit10, n),
+        "mrr@10": _rate(reciprocal, n),
+        "retrieve_ms_p50": _p(took, 50),
+        "retrieve_ms_p95": _p(took, 95),
     }
 
 
@@ -284,16 +299,23 @@ def _gate(
     for item in unanswerable:
         best = max((p.score for p in ranker.run(item.question(lang))[: local.top_k]), default=0.0)
         below += best < local.relevance_threshold
-        records.append({"id": item.id, "question": item.question(lang), "unanswerable": True, "best_score": round(best, 4)})
+        records.append(
+            {"id": item.id, "question": item.question(lang), "unanswerable": True, "best_score": round(best, 4)}
+        )
     return {"unanswerable": len(unanswerable), "threshold_refusal": _rate(below, len(unanswerable))}
 
 
 def _answers(
-    items: list[QAItem], unanswerable: list[QAItem], options: EvalOptions, local: Settings, spans: GoldSpans,
-    records: list[dict[str, Any]], show_bar: bool,
+    items: list[QAItem],
+    unanswerable: list[QAItem],
+    options: EvalOptions,
+    local: Settings,
+    spans: GoldSpans,
+    records: list[dict[str, Any]],
+    show_bar: bool,
 ) -> dict[str, Any]:
-    from rag.answering import build_answerer
-    from rag.llm import warm_up
+    from rag.answer.answering import build_answerer
+    from rag.models.llm import warm_up
 
     answerer = build_answerer(local)
     gold: _GoldRetriever | None = None
@@ -330,25 +352,42 @@ def _answers(
             by_id[item.id] = {"id": item.id, "question": item.question(lang)}
             records.append(by_id[item.id])
         record = by_id[item.id]
-        record.update(answer=answer.answer, refused=answer.refused, golds=list(golds),
-                      f1=round(score, 3), cited=[c.n for c in answer.citations],
-                      cited_holds_gold=cited_holds_gold,
-                      ms=round(took[-1]))
+        record.update(
+            answer=answer.answer,
+            refused=answer.refused,
+            golds=list(golds),
+            f1=round(score, 3),
+            cited=[c.n for c in answer.citations],
+            cited_holds_gold=cited_holds_gold,
+            ms=round(took[-1]),
+        )
     n = len(items)
     out: dict[str, Any] = {
-        "em": _rate(em, n), "f1": _rate(f1_sum, n), "f1_any": _rate(f1_any_sum, n),
-        "numeric": numeric, "numeric_exact": _rate(numeric_right, numeric),
-        "citation_accuracy": _rate(cited_right, answered), "false_refusal": _rate(refused, n),
+        "em": _rate(em, n),
+        "f1": _rate(f1_sum, n),
+        "f1_any": _rate(f1_any_sum, n),
+        "numeric": numeric,
+        "numeric_exact": _rate(numeric_right, numeric),
+        "citation_accuracy": _rate(cited_right, answered),
+        "false_refusal": _rate(refused, n),
         "true_refusal": None,
-        "answer_ms_p50": _p(took, 50), "answer_ms_p95": _p(took, 95),
+        "answer_ms_p50": _p(took, 50),
+        "answer_ms_p95": _p(took, 95),
     }
     if unanswerable:
         right = 0
         for item in tqdm(unanswerable, desc="Unanswerable", unit="q", disable=not show_bar, leave=False):
             answer = answerer.ask(item.question(lang))
             right += answer.refused
-            records.append({"id": item.id, "question": item.question(lang), "unanswerable": True,
-                            "answer": answer.answer, "refused": answer.refused})
+            records.append(
+                {
+                    "id": item.id,
+                    "question": item.question(lang),
+                    "unanswerable": True,
+                    "answer": answer.answer,
+                    "refused": answer.refused,
+                }
+            )
         out["unanswerable"] = len(unanswerable)
         out["true_refusal"] = _rate(right, len(unanswerable))
     return out

@@ -20,27 +20,71 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from rag.text.markers import MARKER
+
 _ARTICLES = {
-    "a", "an", "the",
-    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines",
+    "a",
+    "an",
+    "the",
+    "der",
+    "die",
+    "das",
+    "den",
+    "dem",
+    "des",
+    "ein",
+    "eine",
+    "einen",
+    "einem",
+    "einer",
+    "eines",
 }
 _SCALES = {
-    "thousand": 1e3, "tausend": 1e3,
-    "million": 1e6, "millions": 1e6, "millionen": 1e6, "mio": 1e6,
-    "billion": 1e9, "billions": 1e9, "milliarde": 1e9, "milliarden": 1e9, "mrd": 1e9,
+    "thousand": 1e3,
+    "tausend": 1e3,
+    "million": 1e6,
+    "millions": 1e6,
+    "millionen": 1e6,
+    "mio": 1e6,
+    "billion": 1e9,
+    "billions": 1e9,
+    "milliarde": 1e9,
+    "milliarden": 1e9,
+    "mrd": 1e9,
 }
 _WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "null": 0, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
-    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "null": 0,
+    "eins": 1,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
+    "elf": 11,
+    "zwölf": 12,
 }
 # A written number: digit groups joined by "." / "," / thin spaces, an optional fraction, and an
 # ordinal or plural tail ("16th", "1990s") that does not change its value. "1.500" is fifteen hundred
 # in German and "1.5" one and a half in English: exactly three digits after a separator are a thousands
 # group, anything else a fraction; a group never leads with 0 ("0.125") or four digits ("2014.5").
 _NUMBER = re.compile(r"(?<![\w])([1-9]\d{0,2}(?:[.,\u202f\u00a0]\d{3})+|\d+)(?:[.,](\d+))?(?:st|nd|rd|th|s)?(?![\w])")
-_CITATION = re.compile(r"\[\d+\]")
 
 
 def _number_value(whole: str, fraction: str | None) -> float:
@@ -80,7 +124,7 @@ def _numbers_to_tokens(text: str) -> str:
 def normalize(text: str) -> str:
     """SQuAD's answer normalisation, for English and German, with numbers as canonical tokens."""
     # Numbers first: NFKC turns the (narrow) no-break space of "12 000" into a plain space.
-    text = _numbers_to_tokens(_CITATION.sub(" ", text))
+    text = _numbers_to_tokens(MARKER.sub(" ", text))
     text = unicodedata.normalize("NFKC", text).lower()
     # "#" too: a number token is kept whole below, so a "#" left elsewhere is the text's own ("#1").
     punctuation = set(string.punctuation + "„“”‚‘’«»–—…")

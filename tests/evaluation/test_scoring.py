@@ -15,8 +15,10 @@ from evaluation.scoring import exact_match, f1, is_numeric, normalize, numbers_i
         ("The Panthers", "panthers"),
         ("a dog and an owl", "dog and owl"),
         ("Die Verteidigung der Panthers", "verteidigung panthers"),
-        ("ein Haus, eine Katze, einen Hund, einem Kind, einer Frau, eines Mannes, dem Volk, des Landes, das Ende, den",
-         "haus katze hund kind frau mannes volk landes ende"),
+        (
+            "ein Haus, eine Katze, einen Hund, einem Kind, einer Frau, eines Mannes, dem Volk, des Landes, das Ende, den",
+            "haus katze hund kind frau mannes volk landes ende",
+        ),
         ("Denver Broncos!", "denver broncos"),
         ("„Super Bowl“ (50).", "super bowl #50"),
         ("Rock-'n'-Roll; Sturm & Drang…", "rocknroll sturm drang"),
@@ -49,12 +51,12 @@ def test_thousands_separators_of_both_languages_give_the_same_number(text):
 @pytest.mark.parametrize(
     "text, value",
     [
-        ("1,5", 1.5),         # German decimal comma
-        ("1.5", 1.5),         # English decimal point
-        ("1.500", 1500.0),    # German thousands
-        ("1,500", 1500.0),    # English thousands
-        ("0.125", 0.125),     # a leading 0 never leads a thousands group
-        ("2014.5", 2014.5),   # nor does a group of four digits
+        ("1,5", 1.5),  # German decimal comma
+        ("1.5", 1.5),  # English decimal point
+        ("1.500", 1500.0),  # German thousands
+        ("1,500", 1500.0),  # English thousands
+        ("0.125", 0.125),  # a leading 0 never leads a thousands group
+        ("2014.5", 2014.5),  # nor does a group of four digits
         ("1.234,5", 1234.5),
         ("1,234.5", 1234.5),
         ("1.000.000", 1e6),
@@ -72,7 +74,7 @@ def test_decimal_and_thousands_separators_are_told_apart(text, value):
     "german, english",
     [
         ("1,2 Millionen", "1.2 million"),
-        ("2,01 Millionen", "2.01 million"),   # 2.01 * 1e6 is 2010000.0000000002 in floats
+        ("2,01 Millionen", "2.01 million"),  # 2.01 * 1e6 is 2010000.0000000002 in floats
         ("4,7 Milliarden", "4.7 billion"),
         ("3 Mio.", "3 million"),
         ("drei", "three"),
@@ -157,9 +159,7 @@ def test_a_number_with_a_word_or_two_is_numeric(golds):
     assert is_numeric(golds)
 
 
-@pytest.mark.parametrize(
-    "golds", [["Denver Broncos"], ["in 1990 when the team moved to a new stadium"], [], ["   "]]
-)
+@pytest.mark.parametrize("golds", [["Denver Broncos"], ["in 1990 when the team moved to a new stadium"], [], ["   "]])
 def test_names_and_long_answers_are_not_numeric(golds):
     assert not is_numeric(golds)
 

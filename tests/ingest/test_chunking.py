@@ -174,8 +174,7 @@ def test_neighbours_share_overlap_sentences() -> None:
 
 def test_sub_heading_stays_with_the_following_sentence() -> None:
     text = (
-        "Erster Satz hat fünf Wörter.\nZweiter Satz hat auch fünf.\n"
-        "USA sind alarmiert\nDie Sprecherin äußerte Sorge."
+        "Erster Satz hat fünf Wörter.\nZweiter Satz hat auch fünf.\nUSA sind alarmiert\nDie Sprecherin äußerte Sorge."
     )
     chunks = chunk_text(text, words, max_tokens=13, overlap_sentences=0)
     assert [c.text for c in chunks] == [
@@ -387,5 +386,7 @@ def test_report_records_count_passages_and_sentences_and_the_summary_says_so() -
     without = IngestReport(files=1, articles=1, chunks=5, added=5)
     assert without.records == 5 and "sentences" not in without.summary() and "5 chunks, 5 added" in without.summary()
 
-    skipped = IngestReport(chunks=1, sentences=2, skipped=[Skipped("a.txt", "empty"), Skipped("a.txt", "x"), Skipped("b.txt", "y")])
+    skipped = IngestReport(
+        chunks=1, sentences=2, skipped=[Skipped("a.txt", "empty"), Skipped("a.txt", "x"), Skipped("b.txt", "y")]
+    )
     assert skipped.records == 3 and skipped.exit_code == 3 and "2 file(s) skipped" in skipped.summary()

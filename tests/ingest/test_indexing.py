@@ -8,7 +8,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from ingest.indexing import ingest, recorded_sources
-from rag.embedding import get_embeddings
+from rag.models.embedding import get_embeddings
 from rag.settings import Settings
 from rag.store import IndexBusyError, IndexMismatchError, IndexMissingError, ingest_lock, open_store
 
@@ -47,7 +47,9 @@ def test_reingesting_an_unchanged_corpus_embeds_nothing(settings, tmp_path):
 def test_a_changed_article_replaces_its_old_chunks(settings, tmp_path):
     corpus = write_corpus(tmp_path / "news", ARTICLES)
     ingest([corpus], settings, show_bar=False)
-    (corpus / "linz.txt").write_text("Hochwasser in Linz\nDie Donau trat über die Ufer. Rund 500 Häuser wurden evakuiert.")
+    (corpus / "linz.txt").write_text(
+        "Hochwasser in Linz\nDie Donau trat über die Ufer. Rund 500 Häuser wurden evakuiert."
+    )
 
     report = ingest([corpus], settings, show_bar=False)
     assert report.added >= 1 and report.deleted >= 1
@@ -59,7 +61,9 @@ def test_a_changed_article_replaces_its_old_chunks(settings, tmp_path):
 
 def test_a_deleted_article_disappears_but_other_folders_are_kept(settings, tmp_path):
     news = write_corpus(tmp_path / "news", ARTICLES)
-    other = write_corpus(tmp_path / "other", {"salzburg.txt": "Festspiele\nDie Salzburger Festspiele beginnen im Juli."})
+    other = write_corpus(
+        tmp_path / "other", {"salzburg.txt": "Festspiele\nDie Salzburger Festspiele beginnen im Juli."}
+    )
     ingest([news], settings, show_bar=False)
     ingest([other], settings, show_bar=False)
 
@@ -88,9 +92,8 @@ def test_an_unreadable_file_is_reported_and_keeps_its_earlier_chunks(settings, t
 
 def test_a_second_writer_is_refused_with_a_clear_message(settings, tmp_path):
     corpus = write_corpus(tmp_path / "news", ARTICLES)
-    with ingest_lock(settings):
-        with pytest.raises(IndexBusyError, match="Another ingestion"):
-            ingest([corpus], settings, show_bar=False)
+    with ingest_lock(settings), pytest.raises(IndexBusyError, match="Another ingestion"):
+        ingest([corpus], settings, show_bar=False)
     assert ingest([corpus], settings, show_bar=False).added > 0  # the lock is released
 
 

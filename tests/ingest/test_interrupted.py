@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from ingest.indexing import ingest
-from rag.embedding import get_embeddings
+from rag.models.embedding import get_embeddings
 from rag.settings import Settings
 from rag.store import open_store
 from tests.conftest import ROOT
@@ -120,7 +120,10 @@ def ingest_until_killed(settings: Settings, folder: Path, share: float | None, d
     with log.open("w") as stderr:
         victim = subprocess.Popen(
             [sys.executable, "-m", "ui.cli", "ingest", str(folder), "--quiet"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
         try:
             at_start = None

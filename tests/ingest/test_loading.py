@@ -67,9 +67,7 @@ def test_txt_single_long_line_gets_its_first_sentence_as_title(tmp_path: Path) -
     assert article.text == line
 
 
-def test_relative_path_gives_absolute_source(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_relative_path_gives_absolute_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "sub" / "a.txt", "Titel\nText.")
     monkeypatch.chdir(tmp_path)
     article = load_one(Path("sub/a.txt"))
@@ -105,7 +103,7 @@ def test_utf16_le_without_bom_is_detected(tmp_path: Path) -> None:
 
 
 def test_utf8_bom_is_removed(tmp_path: Path) -> None:
-    article = load_one(write(tmp_path / "bom.txt", codecs.BOM_UTF8 + "Titel\nText.".encode()))
+    article = load_one(write(tmp_path / "bom.txt", codecs.BOM_UTF8 + b"Titel\nText."))
     assert article.text == "Titel\nText."
     assert article.title == "Titel"
 
@@ -119,9 +117,7 @@ def test_utf8_bom_is_removed(tmp_path: Path) -> None:
         (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50, "ZIP archive"),
     ],
 )
-def test_known_binary_formats_are_skipped_by_name(
-    tmp_path: Path, content: bytes, kind: str
-) -> None:
+def test_known_binary_formats_are_skipped_by_name(tmp_path: Path, content: bytes, kind: str) -> None:
     reason = skip_reason(write(tmp_path / "renamed.txt", content))
     assert kind in reason and "binary" in reason
 
@@ -158,9 +154,7 @@ def test_nul_heavy_file_is_binary(tmp_path: Path) -> None:
     ("content", "reason"),
     [(b"", "empty file"), (b" \n\t\r\n  \n", "empty file (only whitespace)")],
 )
-def test_empty_and_whitespace_files_are_skipped(
-    tmp_path: Path, content: bytes, reason: str
-) -> None:
+def test_empty_and_whitespace_files_are_skipped(tmp_path: Path, content: bytes, reason: str) -> None:
     for suffix in (".txt", ".md", ".html"):
         assert skip_reason(write(tmp_path / f"e{suffix}", content)).startswith("empty file")
     assert skip_reason(write(tmp_path / "e.txt", content)) == reason
@@ -289,10 +283,7 @@ def test_html_og_url_time_element_and_title_tag(tmp_path: Path) -> None:
 
 
 def test_html_prefers_main_over_body(tmp_path: Path) -> None:
-    html = (
-        "<body><div>Menü Links</div><main><h1>Titel</h1><p>Inhalt.</p></main>"
-        "<div>Impressum</div></body>"
-    )
+    html = "<body><div>Menü Links</div><main><h1>Titel</h1><p>Inhalt.</p></main><div>Impressum</div></body>"
     assert load_one(write(tmp_path / "m.html", html)).text == "Titel\nInhalt."
 
 

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from ingest.indexing import ingest
-from rag.answering import build_answerer
-from rag.embedding import get_embeddings
-from rag.retrieving import Retriever
+from rag.answer.answering import build_answerer
+from rag.models.embedding import get_embeddings
+from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import ChromaServerError, open_store
 from tests.conftest import CORPUS, ROOT
@@ -61,7 +61,8 @@ class ChromaServer:
         with log.open("a") as out:
             self.process = subprocess.Popen(
                 [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         wait_for(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", self.process, log)
 
@@ -80,9 +81,7 @@ def chroma_server(tmp_path):
 
 
 def server_settings(server: ChromaServer, local: Path, **extra) -> Settings:
-    return Settings(
-        chroma_host="127.0.0.1", chroma_port=server.port, index_dir=local, corpus_dir=CORPUS, **extra
-    )
+    return Settings(chroma_host="127.0.0.1", chroma_port=server.port, index_dir=local, corpus_dir=CORPUS, **extra)
 
 
 def test_ingest_and_retrieve_through_a_chroma_server(chroma_server, tmp_path, model_dir):
@@ -114,12 +113,25 @@ def test_a_server_outage_is_reported_clearly_and_newsqa_recovers(chroma_server, 
     assert retriever.run("Kursk")
 
     chroma_server.stop()
-    with pytest.raises(ChromaServerError, match=f"Cannot reach the Chroma server at http://127.0.0.1:{chroma_server.port}"):
+    with pytest.raises(
+        ChromaServerError, match=f"Cannot reach the Chroma server at http://127.0.0.1:{chroma_server.port}"
+    ):
         retriever.run("Kursk")
-    env = {**os.environ, "NEWSQA_CHROMA_HOST": "127.0.0.1", "NEWSQA_CHROMA_PORT": str(chroma_server.port),
-           "NEWSQA_INDEX_DIR": str(tmp_path / "local"), "NEWSQA_MODEL_DIR": str(model_dir)}
-    cli = subprocess.run([sys.executable, "-m", "ui.cli", "ask", "Kursk?"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "NEWSQA_CHROMA_HOST": "127.0.0.1",
+        "NEWSQA_CHROMA_PORT": str(chroma_server.port),
+        "NEWSQA_INDEX_DIR": str(tmp_path / "local"),
+        "NEWSQA_MODEL_DIR": str(model_dir),
+    }
+    cli = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ask", "Kursk?"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 1 and "Traceback" not in cli.stderr
     assert cli.stderr.strip().startswith("newsqa: Cannot reach the Chroma server")
 
@@ -130,16 +142,32 @@ def test_a_server_outage_is_reported_clearly_and_newsqa_recovers(chroma_server, 
 
 @pytest.fixture(scope="module")
 def llm_server(model_dir, tmp_path_factory):
-    from rag.llm import ensure_gguf
+    from rag.models.gguf import ensure_gguf
 
     gguf = ensure_gguf(Settings(model_dir=model_dir))
     port = free_port()
     log = tmp_path_factory.mktemp("llm-server") / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "qwen-test"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(gguf),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                "2",
+                "--model_alias",
+                "qwen-test",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_for(f"http://127.0.0.1:{port}/v1/models", process, log)
@@ -152,11 +180,24 @@ def llm_server(model_dir, tmp_path_factory):
 @pytest.mark.llm
 def test_the_soldiers_question_through_both_servers(chroma_server, llm_server, tmp_path, model_dir):
     local = tmp_path / "local"
-    env = {**os.environ, "NEWSQA_CHROMA_HOST": "127.0.0.1", "NEWSQA_CHROMA_PORT": str(chroma_server.port),
-           "NEWSQA_INDEX_DIR": str(local), "NEWSQA_MODEL_DIR": str(model_dir),
-           "NEWSQA_CORPUS_DIR": str(CORPUS), "NEWSQA_LLM_BASE_URL": llm_server, "NEWSQA_LLM_MODEL": "qwen-test"}
-    ingest_run = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", "--quiet"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "NEWSQA_CHROMA_HOST": "127.0.0.1",
+        "NEWSQA_CHROMA_PORT": str(chroma_server.port),
+        "NEWSQA_INDEX_DIR": str(local),
+        "NEWSQA_MODEL_DIR": str(model_dir),
+        "NEWSQA_CORPUS_DIR": str(CORPUS),
+        "NEWSQA_LLM_BASE_URL": llm_server,
+        "NEWSQA_LLM_MODEL": "qwen-test",
+    }
+    ingest_run = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ingest", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ingest_run.returncode == 0, ingest_run.stderr
     # Ask in a process that reports whether it ever mapped a GGUF file: with a server configured
     # the local model must never be loaded.
@@ -175,8 +216,8 @@ def test_the_soldiers_question_through_both_servers(chroma_server, llm_server, t
 
 @pytest.mark.llm
 def test_answers_stream_from_the_llm_server_and_an_outage_is_reported(corpus_settings, llm_server):
-    from rag.answering import Token
-    from rag.llm import LLMServerError
+    from rag.answer.answering import Token
+    from rag.models.llm import LLMServerError
 
     settings = corpus_settings.model_copy(update={"llm_base_url": llm_server, "llm_model": "qwen-test"})
     events = list(build_answerer(settings).stream("Wie viele Soldaten wurden getötet oder verletzt?"))

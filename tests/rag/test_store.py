@@ -10,8 +10,8 @@ import textwrap
 import time
 
 from ingest.indexing import ingest, recorded_sources
-from rag.embedding import get_embeddings
-from rag.retrieving import Retriever
+from rag.models.embedding import get_embeddings
+from rag.retrieval.retrieving import Retriever
 from rag.store import open_store
 from tests.conftest import CORPUS, ROOT
 
@@ -19,9 +19,9 @@ READER = textwrap.dedent(
     """
     import json, sys, time, pathlib
     from rag.settings import Settings
-    from rag.embedding import get_embeddings
+    from rag.models.embedding import get_embeddings
     from rag.store import open_store
-    from rag.retrieving import Retriever
+    from rag.retrieval.retrieving import Retriever
     settings = Settings()
     store = open_store(settings, get_embeddings(settings))
     retriever = Retriever(store, 4)
@@ -62,7 +62,11 @@ def test_a_reader_keeps_answering_while_another_process_ingests(settings, tmp_pa
         time.sleep(8)  # let the reader start answering before the writer begins
         writer = subprocess.run(
             [sys.executable, "-m", "ui.cli", "ingest", str(news), "--quiet"],
-            cwd=ROOT, env=env_for(settings), capture_output=True, text=True, timeout=600,
+            cwd=ROOT,
+            env=env_for(settings),
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         time.sleep(2)
     finally:

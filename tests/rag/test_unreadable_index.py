@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from ingest.indexing import ingest
-from rag.embedding import get_embeddings
+from rag.models.embedding import get_embeddings
 from rag.settings import Settings
 from rag.store import DIM_KEY, MODEL_KEY, IndexUnreadableError, StoreError, _forget_clients, open_client, open_store
 from tests.conftest import CORPUS, ROOT
-from tests.rag.test_answering import make_answerer
+from tests.rag.answer.test_answering import make_answerer
 from ui.chat import respond
 
 ADVICE = "newsqa ingest --rebuild"

@@ -58,9 +58,11 @@ def answer_text(message: str) -> str:
     """The answer part of a chat message (without the quick answer, warnings or the searched line);
     the whole text for messages that have no answer part (errors)."""
     reader = read(message)
-    return ("".join(reader.answer) if any(t == "div" and a.get("class") == "nq-answer" for t, a in reader.tags) else "".join(reader.text)).strip()
-
-
+    return (
+        "".join(reader.answer)
+        if any(t == "div" and a.get("class") == "nq-answer" for t, a in reader.tags)
+        else "".join(reader.text)
+    ).strip()
 
 
 #: An article whose text is markup a browser would run or render: it must stay text in the chat.

@@ -5,7 +5,7 @@ Usage::
     llm = ChatScriptLLM(answers={"killed": "4.000 [1]"}, rewrites={"and how many were killed?": "How many ... killed?"})
     llm.condense_prompts, llm.answer_prompts       # what each kind of call was shown
 
-Condensing prompts are recognised by their system message (rag.condensing), answering prompts are
+Condensing prompts are recognised by their system message (rag.answer.condensing), answering prompts are
 the rest; the answer is the one whose key occurs in the question (first match), else ``default``.
 Streams word by word with ``delay`` seconds per word, so the page sees a real token stream.
 """
@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from rag.condensing import SYSTEM_PROMPT as CONDENSE_SYSTEM
+from rag.answer.condensing import SYSTEM_PROMPT as CONDENSE_SYSTEM
 
 
 class ChatScriptLLM(BaseChatModel):
@@ -51,7 +51,9 @@ class ChatScriptLLM(BaseChatModel):
         question = last.split("Question:", 1)[-1].split("\n", 1)[0].lower()
         return next((reply for key, reply in self.answers.items() if key.lower() in question), self.default)
 
-    def _stream(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         for i, word in enumerate(self._reply(messages).split(" ")):
             time.sleep(self.delay)
             yield ChatGenerationChunk(message=AIMessageChunk(content=word if i == 0 else " " + word))

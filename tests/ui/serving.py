@@ -23,9 +23,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from rag.answering import Answerer
-from rag.embedding import get_embeddings
-from rag.retrieving import Retriever
+from rag.answer.answering import Answerer
+from rag.models.embedding import get_embeddings
+from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import open_store
 from ui.chat import build_app, serve
@@ -83,7 +83,9 @@ class EchoLLM(BaseChatModel):
         found = TICKET.search(question)
         return self.reply.format(ticket=found.group(1) if found else "none")
 
-    def _stream(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         self.gauge.enter(messages)
         try:
             for i, word in enumerate(self._text(messages).split(" ")):
@@ -97,9 +99,7 @@ class EchoLLM(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
-def serve_app(
-    settings: Settings, llm: BaseChatModel, auth: tuple[str, str] | None = None
-) -> tuple[str, gr.Blocks]:
+def serve_app(settings: Settings, llm: BaseChatModel, auth: tuple[str, str] | None = None) -> tuple[str, gr.Blocks]:
     """Serve the chat on a free port with ``llm``; returns its URL and the app (close it after)."""
     store = open_store(settings, get_embeddings(settings))
     answerer = Answerer(settings, Retriever(store, settings.top_k), llm)

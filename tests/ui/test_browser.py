@@ -120,7 +120,7 @@ def assert_in_view_and_highlighted(page, passage) -> None:
 
 @pytest.mark.llm
 def test_a_reader_checks_the_cited_number_and_follows_up_with_the_real_llm(corpus_settings, open_chat):
-    from rag.llm import get_chat_model
+    from rag.models.llm import get_chat_model
 
     page = open_chat(corpus_settings, get_chat_model(corpus_settings))
     box = page.locator("#nq-question textarea")
@@ -153,7 +153,10 @@ def test_a_reader_checks_the_cited_number_and_follows_up_with_the_real_llm(corpu
 
 def test_the_answer_streams_token_by_token_and_the_page_is_not_rebuilt(corpus_settings, open_chat):
     llm = ChatScriptLLM(
-        answers={"ticket ab": "10.000 to 12.000 soldiers sent by Pyongyang, ticket ab [1]", "ticket cd": "10.000 to 99.000 soldiers [1]"},
+        answers={
+            "ticket ab": "10.000 to 12.000 soldiers sent by Pyongyang, ticket ab [1]",
+            "ticket cd": "10.000 to 99.000 soldiers [1]",
+        },
         delay=0.15,
     )
     page = open_chat(corpus_settings, llm)
@@ -193,7 +196,10 @@ def test_the_answer_streams_token_by_token_and_the_page_is_not_rebuilt(corpus_se
     # A number no cited passage holds is marked where it stands, and named under the answer.
     unsupported = second.locator(".nq-answer mark.nq-unsupported")
     assert unsupported.all_inner_texts() == ["99,000"]
-    assert unsupported.evaluate("(el) => getComputedStyle(el).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert unsupported.evaluate("(el) => getComputedStyle(el).backgroundColor") not in (
+        "rgba(0, 0, 0, 0)",
+        "transparent",
+    )
     assert "99,000" in second.locator(".nq-warning").inner_text()
     # The quick answer stands above the answer in the same message.
     order = message.evaluate("(el) => [...el.querySelectorAll('.nq-quick, .nq-answer')].map((e) => e.className)")
@@ -210,7 +216,9 @@ def test_a_hostile_article_stays_text_in_the_browser(settings, open_chat, tmp_pa
     assert "<script>alert('x')</script>" in text and "<img src=x onerror=alert(1)>" in text
     assert "[Link](javascript:alert(2))" in text and "**fett**" in text
     assert "<img src=y onerror=alert(3)>" in message.locator(".nq-answer").inner_text()
-    assert page.locator("#nq-sources img, #nq-sources script, #nq-chat img, #nq-sources strong:text('fett')").count() == 0
+    assert (
+        page.locator("#nq-sources img, #nq-sources script, #nq-chat img, #nq-sources strong:text('fett')").count() == 0
+    )
     assert page.locator("a[href^='javascript']").count() == 0
     page.wait_for_timeout(500)
     assert page.dialogs == []
@@ -268,7 +276,9 @@ def test_an_uploaded_article_is_listed_searchable_at_once_and_can_be_filtered(se
         "(el) => el.value.includes('Ingested 1 article')", arg=status.element_handle(), timeout=120_000
     )
     assert "1 added" in status.input_value() or "added" in status.input_value()
-    articles.locator("text=Panda-Zwillinge im Tiergarten Schönbrunn geboren >> visible=true").first.wait_for(timeout=30_000)
+    articles.locator("text=Panda-Zwillinge im Tiergarten Schönbrunn geboren >> visible=true").first.wait_for(
+        timeout=30_000
+    )
 
     message = ask(page, "How much do the panda twins weigh?")
     assert message.locator(".nq-answer").inner_text().startswith("rund 180 Gramm")  # the passage's "rund" kept

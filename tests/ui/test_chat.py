@@ -10,20 +10,22 @@ import re
 import socket
 from dataclasses import replace
 
+import gradio as gr
 import pytest
 from gradio_client import Client
 
 from ingest.indexing import ingest
-from rag.answering import Answerer
-from rag.condensing import Condenser
-from rag.embedding import get_embeddings
-from rag.retrieving import Passage, Retriever
+from rag.answer.answering import Answerer
+from rag.answer.condensing import Condenser
+from rag.models.embedding import get_embeddings
+from rag.retrieval.catalog import list_articles
+from rag.retrieval.retrieving import Passage, Retriever
 from rag.store import open_store
-from tests.rag.test_answering import make_answerer
+from tests.rag.answer.test_answering import make_answerer
 from tests.ui.markup import HOSTILE_QUESTION, HOSTILE_REPLY, answer_text, tags, visible_text, write_hostile_article
 from tests.ui.scripted import ChatScriptLLM
-from rag.catalog import list_articles
-from ui.chat import build_app, history_turns, ingest_uploads, passage_html, respond
+from ui.chat import SOURCES_KEPT, ChatHandlers, build_app, history_turns, ingest_uploads, respond
+from ui.rendering import Sources, passage_html
 
 #: The only tags the chat's own markup uses; anything else came from an article or the model.
 OUR_TAGS = {"div", "details", "summary", "article", "strong", "p", "mark", "span", "a", "br", "small"}
@@ -55,7 +57,9 @@ def serve():
 
 def cited_passage(answer: str, panel: str) -> tuple[str, dict[str, str], str]:
     """The first citation link of the answer, the passage it points to, and that passage's HTML."""
-    link = next(attrs for tag, attrs in tags(answer) if tag == "a" and attrs.get("class") == "nq-cite" and "title" in attrs)
+    link = next(
+        attrs for tag, attrs in tags(answer) if tag == "a" and attrs.get("class") == "nq-cite" and "title" in attrs
+    )
     target = link["href"].removeprefix("#")
     start = panel.index(f'id="{target}"')
     return target, link, panel[start : panel.index("</article>", start)]
@@ -65,7 +69,7 @@ def test_chat_streams_the_answer_and_shows_the_cited_passage(corpus_settings, se
     client, _ = serve(corpus_settings, "10.000 to 12.000 North Korean soldiers [1]")
     job = client.submit("How many North Korean soldiers are in Russia?", api_name="/chat")
     answer, panel = job.result(timeout=120)
-    # [1] as the model wrote it, and any passage that holds a number [1] lacks (rag.citing)
+    # [1] as the model wrote it, and any passage that holds a number [1] lacks (rag.answer.citing)
     assert re.fullmatch(r"10,000 to 12,000 North Korean soldiers \[1\](\[\d\])*", answer_text(answer))
     assert len(job.outputs()) > 2  # streamed: several partial answers before the final one
     target, link, passage = cited_passage(answer, panel)
@@ -112,8 +116,15 @@ def test_passages_and_answers_are_shown_as_plain_text(settings, serve, tmp_path)
 
 def test_a_passage_names_its_url_and_date_and_never_links_elsewhere():
     article = Passage(
-        text="Die Jungtiere wiegen je 180 Gramm.", source="/x/feed.jsonl#2", name="feed.jsonl#2",
-        title="Panda-Zwillinge geboren", start=0, end=34, score=0.9, url="https://zoo.example/panda", date="2024-08-13",
+        text="Die Jungtiere wiegen je 180 Gramm.",
+        source="/x/feed.jsonl#2",
+        name="feed.jsonl#2",
+        title="Panda-Zwillinge geboren",
+        start=0,
+        end=34,
+        score=0.9,
+        url="https://zoo.example/panda",
+        date="2024-08-13",
     )
     shown = passage_html("t1", 2, article, "180 grams")
     meta = shown.split('<div class="nq-meta">', 1)[1].split("</div>", 1)[0]
@@ -131,7 +142,9 @@ def test_uploads_are_kept_beside_the_index_ingested_and_replaced_by_name(setting
     (incoming / "brücke.md").write_text("# Neue Brücke in Linz\n\nDie Brücke ist 300 Meter lang.", encoding="utf-8")
     (incoming / "scan.pdf").write_bytes(b"%PDF-1.4")
     steps = []
-    summary = ingest_uploads([str(incoming / "brücke.md"), str(incoming / "scan.pdf")], settings, lambda *step: steps.append(step))
+    summary = ingest_uploads(
+        [str(incoming / "brücke.md"), str(incoming / "scan.pdf")], settings, lambda *step: steps.append(step)
+    )
     assert "Not an article file" in summary and "scan.pdf" in summary
     assert "Ingested 1 article(s)" in summary and steps == [(1, 1, "brücke.md")]
     kept = settings.index_dir / "uploads" / "brücke.md"
@@ -153,7 +166,9 @@ def test_a_follow_up_is_searched_as_a_standalone_question(corpus_settings):
         rewrites={"and how many were killed?": "How many North Korean soldiers were killed?"},
         delay=0,
     )
-    answerer = Answerer(corpus_settings, Retriever(open_store(corpus_settings, get_embeddings(corpus_settings)), 4), llm)
+    answerer = Answerer(
+        corpus_settings, Retriever(open_store(corpus_settings, get_embeddings(corpus_settings)), 4), llm
+    )
     *_, (first, _) = respond(answerer, "How many North Korean soldiers are in Russia?")
     assert llm.condense_prompts == []  # no history, no rewrite
     history = [
@@ -194,7 +209,11 @@ def test_newsqa_chat_on_an_empty_index_ingests_the_corpus_and_answers(settings):
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "chat", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         client = None
@@ -219,7 +238,7 @@ def test_newsqa_chat_on_an_empty_index_ingests_the_corpus_and_answers(settings):
 def test_follow_ups_get_their_own_llama_context_unless_configured_to_share(settings, own):
     from types import SimpleNamespace
 
-    from rag.llm import LlamaCppChatModel
+    from rag.models.llm import LlamaCppChatModel
     from ui.chat import follow_up_condenser
 
     local = LlamaCppChatModel(model_path="/models/qwen.gguf", n_ctx=4096, n_threads=2, max_tokens=200)
@@ -227,3 +246,49 @@ def test_follow_ups_get_their_own_llama_context_unless_configured_to_share(setti
     condenser = follow_up_condenser(settings.model_copy(update={"followup_own_context": own}), answerer)
     assert (condenser.chat_model is local) is (not own)
     assert condenser.chat_model.model_path == local.model_path
+
+
+# --- the app's handlers, called as Gradio calls them but without a server -----------------------
+
+
+def corpus_handlers(settings, llm) -> ChatHandlers:
+    return ChatHandlers(settings, Answerer(settings, Retriever(open_store(settings, get_embeddings(settings)), 4), llm))
+
+
+def test_the_chat_handler_streams_the_message_then_shows_and_keeps_the_newest_sources(corpus_settings):
+    llm = ChatScriptLLM(answers={"soldiers": "10.000 to 12.000 soldiers [1]"}, delay=0)
+    handlers = corpus_handlers(corpus_settings, llm)
+    older = [Sources(f"old{i}", f"question {i}", "") for i in range(SOURCES_KEPT)]
+    question = "How many North Korean soldiers are in Russia?"
+    *streamed, (message, panel, kept) = handlers.chat(question, [], None, older)
+    # While streaming, the panel and the session's sources are left alone.
+    assert streamed and all(p == gr.skip() and k == gr.skip() for _, p, k in streamed)
+    assert re.fullmatch(r"10,000 to 12,000 soldiers \[1\](\[\d\])*", answer_text(message))
+    assert len(kept) == SOURCES_KEPT and kept[0].question == question and kept[1:] == older[:-1]
+    newest = panel.split("</details>", 1)[0]
+    assert question in visible_text(newest) and "nordkorea-soldaten-russland.txt" in visible_text(newest)
+
+
+def test_the_articles_table_and_filter_list_what_the_index_holds(corpus_settings):
+    handlers = corpus_handlers(corpus_settings, ChatScriptLLM(delay=0))
+    rows, choices = handlers.refresh()
+    articles = list_articles(handlers.answerer.retriever.store)
+    assert rows and [row[3] for row in rows] == [a.url or a.name for a in articles]
+    assert [source for _, source in choices["choices"]] == [a.source for a in articles]
+
+
+def test_the_upload_handler_ingests_with_progress_and_lists_the_new_article(settings, tmp_path):
+    store = open_store(settings, get_embeddings(settings), create=True)
+    handlers = ChatHandlers(settings, Answerer(settings, Retriever(store, 4), ChatScriptLLM(delay=0)))
+    calls = []
+
+    def progress(*args, **kwargs):
+        calls.append((args, kwargs))
+
+    assert handlers.upload(None, progress)[0] == "No files." and calls == []
+    (tmp_path / "linz.md").write_text("# Neue Brücke in Linz\n\nDie Brücke ist 300 Meter lang.", encoding="utf-8")
+    summary, rows, choices = handlers.upload([str(tmp_path / "linz.md")], progress)
+    assert "Ingested 1 article(s)" in summary
+    assert calls == [((0,), {"desc": "Ingesting …"}), (((1, 1),), {"desc": "Ingested linz.md"})]
+    assert [row[0] for row in rows] == ["Neue Brücke in Linz"]
+    assert [source for _, source in choices["choices"]] == [str(settings.index_dir / "uploads" / "linz.md")]

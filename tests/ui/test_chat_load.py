@@ -39,7 +39,10 @@ def page_session(url: str, client: Client, question: str, session: str, seen: di
     api = url + "gradio_api/"
     body = {"event_data": None, "trigger_id": None, "session_hash": session}
     with httpx.Client(timeout=120) as http:
-        http.post(api + "run/predict", json={**body, "data": [question], "fn_index": dependency_id(client, "_clear_and_save_textbox")}).raise_for_status()
+        http.post(
+            api + "run/predict",
+            json={**body, "data": [question], "fn_index": dependency_id(client, "_clear_and_save_textbox")},
+        ).raise_for_status()
         # inputs: the saved question, the chat, the "only these articles" filter, the session's sources
         submit = {**body, "data": [None, None, [], None], "fn_index": dependency_id(client, "_submit_fn")}
         http.post(api + "queue/join", json=submit).raise_for_status()
@@ -47,7 +50,7 @@ def page_session(url: str, client: Client, question: str, session: str, seen: di
             for line in events.iter_lines():
                 if not line.startswith("data:"):
                     continue
-                event = json.loads(line[len("data:"):])
+                event = json.loads(line[len("data:") :])
                 seen.setdefault("messages", []).append(event)
                 if event.get("msg") == "process_completed":
                     chat = event["output"]["data"][1]

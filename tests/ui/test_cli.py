@@ -84,9 +84,17 @@ def test_ask_json_answers_how_many_soldiers_with_a_citation(corpus_settings):
 
 
 def qa_row(n: int, doc_file: str) -> str:
-    return json.dumps({"id": f"q{n}", "question_en": f"Question {n}?", "question_de": f"Frage {n}?",
-                       "answers_en": ["Wien"], "answers_de": ["Wien"], "context_de": "Ein Artikel über Wien.",
-                       "doc_file": doc_file})
+    return json.dumps(
+        {
+            "id": f"q{n}",
+            "question_en": f"Question {n}?",
+            "question_de": f"Frage {n}?",
+            "answers_en": ["Wien"],
+            "answers_de": ["Wien"],
+            "context_de": "Ein Artikel über Wien.",
+            "doc_file": doc_file,
+        }
+    )
 
 
 @pytest.fixture

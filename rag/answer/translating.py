@@ -1,0 +1,111 @@
+"""Translating the answer phrase: the span copied from a German passage, into the question's language.
+
+Usage::
+
+    translator = Translator(own_context(chat_model))
+    translator.run("als Weidefläche für Rinder", "en")   # "as pasture for cattle"
+    translator.run("Kurt Coleman", "en")                 # names stay as they are
+
+Answering is two steps because a 1.5B model does each well alone and both badly at once: asked to
+answer an English question from a German passage in English, it answers with whole clauses and
+leaves German words in them. Told to *copy* the shortest phrase (rag.answer.answering) and then to
+translate only that phrase, it measured EM 0.38 -> 0.58 and F1 0.53 -> 0.68 on XQuAD with the gold
+paragraph (docs/quality.md). Doing both in one reply, or translating as a second turn of the
+answer's conversation, measured worse (F1 0.49 and 0.31).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
+
+from rag.answer.prompting import few_shot_prompt
+from rag.text.language import NAMES
+from rag.text.numbers import find_numbers
+
+log = logging.getLogger(__name__)
+
+#: Translations kept per process: the same fact is asked for again (retries, follow-ups).
+CACHE_SIZE = 1024
+
+SYSTEM_PROMPT = """You translate a short phrase from a news article into {language}. Keep names and \
+numbers exactly as written. Reply with the translation only."""
+
+# Worked examples: a phrase with numbers, a plain one, and a name that stays as it is.
+FEW_SHOT: list[tuple[str, str]] = [
+    ("Zwischen 1.500 und 2.000 Kunden", "between 1.500 and 2.000 customers"),
+    ("Booten und Pumpen", "boats and pumps"),
+    ("Kardinal Christoph Schönborn", "Cardinal Christoph Schönborn"),
+]
+
+
+def build_prompt() -> ChatPromptTemplate:
+    """Rules, the examples as earlier turns, then the phrase."""
+    return few_shot_prompt(SYSTEM_PROMPT, "{phrase}", [dict(phrase=p, answer=a) for p, a in FEW_SHOT])
+
+
+def clean_translation(raw: str, phrase: str) -> str:
+    """The model's translation if it is usable, else ``phrase`` itself.
+
+    Unusable: empty, far longer than the phrase (an explanation instead of a translation), or with
+    other numbers than the phrase (a translated number must stay the number the passage states).
+    A translation that only changed the case is dropped too: names keep the article's spelling.
+    """
+    lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
+    text = lines[0].strip("\"'„“”«»").strip() if lines else ""
+    text = re.sub(r"^(?:translation|übersetzung)\s*:\s*", "", text, flags=re.IGNORECASE)
+    text = text.strip("\"'„“”«»").strip()  # quotes after a label: 'Translation: "..."'
+    if not text or len(text) > 3 * len(phrase) + 40 or text.lower() == phrase.lower():
+        return phrase
+    said, wrote = find_numbers(phrase), find_numbers(text)
+    if len(said) != len(wrote) or any(not any(n.matches(s) for s in said) for n in wrote):
+        return phrase
+    return text
+
+
+class Translator:
+    """Phrase in, the phrase in another language out (cached; a LangChain runnable inside)."""
+
+    def __init__(self, chat_model: BaseChatModel, max_tokens: int = 40) -> None:
+        """
+        Args:
+            chat_model: the model that translates (a small context of its own suffices).
+            max_tokens: longest translation; an answer phrase is a few words.
+        """
+        self.chain: Runnable = build_prompt() | chat_model.bind(stop=["\n"], max_tokens=max_tokens) | StrOutputParser()
+        self.chat_model = chat_model
+        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def run(self, phrase: str, target: str) -> str:
+        """``phrase`` in the language ``target`` (a code, e.g. "en"); ``phrase`` itself when newsqa
+        cannot name that language or the model fails."""
+        if target not in NAMES or not re.search(r"[^\W\d_]", phrase):
+            return phrase  # numbers alone need no translation
+        key = (phrase, target)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        try:
+            raw = self.chain.invoke({"phrase": phrase, "language": NAMES[target]})
+        except Exception as exc:  # the quoted phrase is still a right answer, in the article's words
+            log.warning("could not translate the answer: %s", exc)
+            return phrase
+        text = clean_translation(raw, phrase)
+        with self._lock:
+            self._cache[key] = text
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return text
+
+    def warm_up(self) -> None:
+        """Evaluate the fixed part of the prompt once, at start-up (see Answerer.warm_up)."""
+        self.chain.invoke({"phrase": FEW_SHOT[0][0], "language": "English"})

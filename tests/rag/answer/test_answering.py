@@ -1,0 +1,267 @@
+"""The answering chain: refusal path, citation and number checks, streaming.
+
+The LLM here is a small scripted fake (the chain's own logic is under test); the store and the
+embedding model are real. End-to-end tests with the real LLM are in test_answering_e2e.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from rag.answer.answering import (
+    Answer,
+    Answerer,
+    QuestionError,
+    Token,
+    clean_question,
+    format_passages,
+    grounded_markers,
+    is_refusal,
+)
+from rag.models.embedding import get_embeddings
+from rag.retrieval.retrieving import Passage, Retriever
+from rag.store import open_store
+
+
+class ScriptedLLM(GenericFakeChatModel):
+    """Streams a fixed reply word by word and remembers what it was asked."""
+
+    prompts: list = []
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(messages)
+        yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(messages)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def make_answerer(settings, reply: str) -> tuple[Answerer, ScriptedLLM]:
+    llm = ScriptedLLM(messages=iter([AIMessage(content=reply)]), prompts=[])
+    store = open_store(settings, get_embeddings(settings))
+    return Answerer(settings, Retriever(store, settings.top_k), llm), llm
+
+
+def passage_with(answerer: Answerer, question: str, *words: str) -> int:
+    """The number the model sees on the first retrieved passage holding all ``words``."""
+    passages = answerer.retriever.run(question)
+    return next(n for n, p in enumerate(passages, start=1) if all(w in p.text for w in words))
+
+
+def test_cited_answer_is_checked_and_streamed(corpus_settings):
+    question = "How many North Korean soldiers were sent to Russia?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, llm = make_answerer(corpus_settings, f"10,000 to 12,000 soldiers [{n}] [9]")
+    events = list(answerer.stream(question))
+    tokens = [e for e in events if isinstance(e, Token)]
+    answer = events[-1]
+    assert isinstance(answer, Answer) and len(tokens) > 1
+    assert answer.answer == f"10,000 to 12,000 soldiers [{n}]"  # [9] was never given to the model
+    assert not answer.refused and answer.unsupported_numbers == []
+    assert [c.n for c in answer.citations] == [n]
+    assert answer.citations[0].source == "nordkorea-soldaten-russland.txt"
+    assert "12.000" in answer.citations[0].text
+    assert {"retrieve", "first_token", "generate", "total"} <= answer.timings_ms.keys()
+    # the model saw the numbered passages and the question (it copies the answer; rag.answer.translating
+    # puts it into the question's language)
+    system, *examples, human = llm.prompts[0]
+    assert system.type == "system" and len(examples) % 2 == 0
+    assert human.content.endswith(f"Question: {question}") and "[1]" in human.content
+    assert "12.000" in human.content
+
+
+def test_an_invented_number_beside_a_real_one_is_flagged(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "10.000 to 25.000 soldiers [1]")
+    answer = answerer.ask("How many North Korean soldiers were sent to Russia?")
+    assert answer.answer.startswith("10,000 to 25,000 soldiers")  # thousands written the English way
+    assert answer.unsupported_numbers == ["25,000"] and not answer.refused
+
+
+def test_an_answer_whose_only_numbers_are_invented_is_a_refusal(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "25 tanks [1]")
+    answer = answerer.ask("How many tanks did North Korea send?")
+    assert answer.refused and answer.answer == "The articles do not say." and answer.citations == []
+
+
+def test_model_saying_not_found_is_a_refusal_in_the_question_language(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "NOT FOUND")
+    answer = answerer.ask("Wie viele Panzer hat Nordkorea nach Russland geschickt?")
+    assert answer.refused and answer.citations == []
+    assert answer.answer == "Dazu steht nichts in den Artikeln."
+
+
+def test_off_topic_question_is_refused_without_calling_the_llm(corpus_settings):
+    answerer, llm = make_answerer(corpus_settings, "Brazil [1]")
+    answer = answerer.ask("Which team won the 1994 football World Cup?")
+    assert answer.refused and llm.prompts == []
+    assert answer.passages[0].score < corpus_settings.relevance_threshold
+
+
+def test_on_topic_question_scores_above_the_threshold(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "x [1]")
+    passages = answerer.retriever.run("How many North Korean soldiers are fighting for Russia?")
+    assert passages[0].score >= corpus_settings.relevance_threshold
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01\x02", "🙂🙂🙂", "?!"])
+def test_empty_questions_are_refused_before_anything_runs(question):
+    with pytest.raises(QuestionError, match="Please type a question"):
+        clean_question(question, 2000)
+
+
+def test_overlong_question_is_refused_politely():
+    with pytest.raises(QuestionError, match="too long"):
+        clean_question("How many soldiers? " * 600, 2000)
+
+
+def test_control_characters_are_removed_from_questions():
+    assert clean_question("How many\x00 soldiers?\u200b\n", 2000) == "How many soldiers?"
+
+
+def test_passages_are_numbered_from_one_with_titles(corpus_settings):
+    answerer, _ = make_answerer(corpus_settings, "x")
+    passages = answerer.retriever.run("Kursk")
+    text = format_passages(passages)
+    assert text.startswith("[1] (") and f"[{len(passages)}]" in text
+
+
+@pytest.mark.parametrize(
+    "reply", ["NOT FOUND", "I don't know.", "The passages do not mention tanks.", "Nicht gefunden", ""]
+)
+def test_refusal_phrasings_are_recognised(reply):
+    assert is_refusal(reply)
+
+
+@pytest.mark.parametrize("reply", ["10,000 to 12,000 soldiers [1]", "Kim Jong-un [2]", "in der Region Kursk [1]"])
+def test_answers_are_not_mistaken_for_refusals(reply):
+    assert not is_refusal(reply)
+
+
+def test_warm_up_sends_exactly_the_fixed_prefix_of_every_question_prompt(corpus_settings):
+    answerer, llm = make_answerer(corpus_settings, "x")
+    llm.messages = iter([AIMessage(content="x"), AIMessage(content="10.000 bis 12.000 [1]")])
+    answerer.warm_up()
+    answerer.ask("How many North Korean soldiers are in Russia?")
+    warm, real = llm.prompts[0], llm.prompts[-1]
+    assert [m.content for m in warm[:-1]] == [m.content for m in real[:-1]]
+    assert real[-1].content.startswith(warm[-1].content)
+
+
+# --- the qualifier of a copied number ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phrase", "passage", "expected"),
+    [
+        ("12.000", "Bis zu 12.000 Soldaten sollen es sein.", "Bis zu 12.000"),
+        ("12.000 Soldaten", "Es sind rund 12.000 Soldaten.", "rund 12.000 Soldaten"),
+        ("300", "In Linz wurden mehr als 300 Häuser evakuiert.", "mehr als 300"),
+        ("12,000", "Officials say up to 12,000 troops were sent.", "up to 12,000"),
+        ("5", "It took about  5 hours.", "about  5"),
+        ("12.000", "Es kamen 12.000 Soldaten.", "12.000"),  # no qualifier
+        ("12.000", "12.000 Soldaten kamen.", "12.000"),  # nothing before the number
+        ("Soldaten", "Bis zu 12.000 Soldaten.", "Soldaten"),  # not a number
+        ("zwölftausend", "bis zu zwölftausend", "zwölftausend"),  # does not start with a digit
+        ("15.000", "Bis zu 12.000 Soldaten.", "15.000"),  # not in the passage
+        ("", "Bis zu 12.000 Soldaten.", ""),
+        # a qualifier must be a word of its own, not the end of a longer one
+        ("2019", "Ein Plus von fünf Prozent gegenüber 2019.", "2019"),
+        ("96", "Das Spiel gegen Hannover 96 endete 1:1.", "96"),
+        ("5", "Aus diesem Grund 5 Tage lang.", "5"),
+    ],
+)
+def test_with_qualifier(phrase, passage, expected):
+    from rag.answer.answering import with_qualifier
+
+    assert with_qualifier(phrase, passage) == expected
+
+
+# --- two steps: copy the German phrase, then translate it ----------------------------------------
+
+
+def make_two_step(settings, reply: str, translation: str) -> tuple[Answerer, ScriptedLLM, ScriptedLLM]:
+    from rag.answer.translating import Translator
+
+    answer_llm = ScriptedLLM(messages=iter([AIMessage(content=reply)]), prompts=[])
+    translate_llm = ScriptedLLM(messages=iter([AIMessage(content=translation)]), prompts=[])
+    store = open_store(settings, get_embeddings(settings))
+    return Answerer(settings, Retriever(store, 4), answer_llm, Translator(translate_llm)), answer_llm, translate_llm
+
+
+def test_an_english_question_gets_the_copied_german_phrase_translated(corpus_settings):
+    question = "How many North Korean soldiers were sent to Russia?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, answer_llm, translate_llm = make_two_step(
+        corpus_settings, f"10.000 bis 12.000 Soldaten [{n}]", "10.000 to 12.000 soldiers"
+    )
+    answer = answerer.ask(question)
+    assert answer.answer == f"10,000 to 12,000 soldiers [{n}]"  # the [n] kept, thousands the English way
+    assert not answer.refused and [c.n for c in answer.citations] == [n] and answer.unsupported_numbers == []
+    assert answer_llm.prompts and len(translate_llm.prompts) == 1
+    system, *_, human = translate_llm.prompts[0]
+    assert "English" in system.content and human.content == "10.000 bis 12.000 Soldaten"  # no marker
+    assert "translate" in answer.timings_ms
+
+
+def test_an_unusable_translation_leaves_the_german_phrase(corpus_settings):
+    question = "How many North Korean soldiers were sent to Russia?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, _, translate_llm = make_two_step(corpus_settings, f"10.000 bis 12.000 Soldaten [{n}]", "25,000 soldiers")
+    answer = answerer.ask(question)
+    assert answer.answer == f"10,000 bis 12,000 Soldaten [{n}]" and not answer.refused
+    assert len(translate_llm.prompts) == 1
+
+
+def test_a_german_question_gets_the_german_phrase_without_translating(corpus_settings):
+    question = "Wie viele nordkoreanische Soldaten wurden nach Russland geschickt?"
+    probe, _ = make_answerer(corpus_settings, "")
+    n = passage_with(probe, question, "10.000", "12.000")
+    answerer, _, translate_llm = make_two_step(corpus_settings, f"10.000 bis 12.000 Soldaten [{n}]", "unused")
+    answer = answerer.ask(question)
+    assert answer.answer == f"10.000 bis 12.000 Soldaten [{n}]" and not answer.refused
+    assert translate_llm.prompts == []
+
+
+def test_a_refusal_is_never_translated(corpus_settings):
+    answerer, answer_llm, translate_llm = make_two_step(corpus_settings, "NOT FOUND", "unused")
+    answer = answerer.ask("How many tanks did North Korea send to Russia?")
+    assert answer.refused and answer.answer == "The articles do not say." and answer.citations == []
+    assert answer_llm.prompts and translate_llm.prompts == []
+
+
+def _passages(*texts: str) -> list[Passage]:
+    return [Passage(t, "a.md", "a.md", "", 0, len(t), 0.9) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "markers", "expected"),
+    [
+        ("Kawann Short", " [3]", " [1]"),  # only passage 1 holds the copied words: the marker moves there
+        ("Kawann  short", " [2]", " [1]"),  # spacing and case do not matter
+        ("Ealy", " [3]", " [3]"),  # the cited passage holds it: kept
+        ("Ealy", " [1][3]", " [1][3]"),  # one of the cited passages holds it: kept
+        ("201", " [2]", " [2]"),  # "201" is not the number 2015: no match, kept
+        ("Cam Newton", " [2]", " [2]"),  # in no passage (paraphrased): nothing to go by, kept
+        ("Josh Norman", "", " [2]"),  # no marker at all: the passage that holds it
+    ],
+)
+def test_a_citation_follows_the_copied_words(phrase, markers, expected):
+    passages = _passages("Kawann Short führte mit 11 Sacks.", "Josh Norman kam 2015.", "Kony Ealy hatte 5 Sacks.")
+    assert grounded_markers(phrase, markers, passages) == expected
+
+
+def test_a_wrongly_numbered_citation_is_moved_to_the_passage_holding_the_phrase(corpus_settings):
+    question = "Wie viele nordkoreanische Soldaten wurden nach Russland geschickt?"
+    probe, _ = make_answerer(corpus_settings, "")
+    passages = probe.retriever.run(question)
+    n = passage_with(probe, question, "10.000 bis 12.000")
+    wrong = next(i for i, p in enumerate(passages, start=1) if "10.000 bis 12.000" not in p.text)
+    answerer, _ = make_answerer(corpus_settings, f"10.000 bis 12.000 [{wrong}]")
+    answer = answerer.ask(question)
+    assert [c.n for c in answer.citations] == [n] and answer.answer == f"10.000 bis 12.000 [{n}]"

@@ -1,0 +1,57 @@
+"""The catalogue of ingested articles, read from a real index."""
+
+from __future__ import annotations
+
+import json
+
+from ingest.indexing import ingest
+from rag.models.embedding import get_embeddings
+from rag.retrieval.catalog import list_articles
+from rag.store import open_store
+
+
+def test_every_article_is_listed_once_with_its_chunks_title_and_date(settings, tmp_path):
+    news = tmp_path / "news"
+    news.mkdir()
+    (news / "budget.txt").write_text(
+        "Stadtrat beschließt Budget\nDer Stadtrat beschloss ein Budget von 5.000 Euro.", encoding="utf-8"
+    )
+    lines = [
+        {
+            "title": "Zebra im Zoo geboren",
+            "text": "Im Tiergarten kam ein Zebra zur Welt. " * 40,
+            "date": "2024-05-02",
+            "url": "https://example.org/zebra",
+        },
+        {"title": "Alpenbahn fährt wieder", "text": "Die Alpenbahn fährt nach dem Unwetter wieder."},
+    ]
+    (news / "feed.jsonl").write_text(
+        "\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8"
+    )
+    report = ingest([news], settings, show_bar=False)
+    store = open_store(settings, get_embeddings(settings))
+
+    articles = list_articles(store)
+
+    assert [a.title for a in articles] == [
+        "Alpenbahn fährt wieder",
+        "Stadtrat beschließt Budget",
+        "Zebra im Zoo geboren",
+    ]
+    assert sum(a.chunks for a in articles) == report.chunks and report.records == store.count()
+    zebra = articles[2]
+    assert zebra.chunks > 1 and zebra.date == "2024-05-02" and zebra.url == "https://example.org/zebra"
+    assert zebra.source.endswith("feed.jsonl#1") and zebra.name == "feed.jsonl#1"
+    assert articles[1].name == "budget.txt" and articles[1].date is None
+
+
+def test_a_later_ingestion_shows_up_in_the_list(settings, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    (first / "one.txt").write_text("Erster Artikel\nEin Text über Brücken.", encoding="utf-8")
+    (second / "two.txt").write_text("Zweiter Artikel\nEin Text über Tunnel.", encoding="utf-8")
+    ingest([first], settings, show_bar=False)
+    store = open_store(settings, get_embeddings(settings))
+    assert [a.name for a in list_articles(store)] == ["one.txt"]
+    ingest([second], settings, show_bar=False)
+    assert [a.name for a in list_articles(store)] == ["one.txt", "two.txt"]
