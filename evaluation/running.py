@@ -3,8 +3,14 @@
 Usage::
 
     options = EvalOptions(qa=Path("dev.jsonl"), corpus=Path("xquad/corpus"), lang="en", limit=200)
+    options = EvalOptions(qa=Path("fragen.jsonl"), corpus=Path("artikel"), lang="de")  # one-language file
     report = evaluate(options, get_settings())
     report.metrics["hit@4"], report.metrics["f1"]; print(report.table())
+
+The question file is XQuAD (bilingual) or one-language (:mod:`evaluation.dataset`); ``lang`` picks the
+language the questions are asked and scored in (default: the file's own, English for XQuAD). A
+retrieved passage is a hit when it is from the gold article and holds the answer as the article writes
+it (:attr:`QAItem.article_answer`) or lies at least half in the gold paragraph.
 
 The index is built by the real ingestion (same chunking, embedding and store as ``newsqa ingest``)
 into a cache folder keyed by the corpus path and every setting that changes the index, so a second
@@ -28,7 +34,7 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from evaluation.dataset import Lang, QAItem, load_qa, sample
+from evaluation.dataset import QAItem, file_lang, is_lang_code, load_qa, sample
 from evaluation.scoring import exact_match, f1, is_numeric, numeric_exact
 from ingest.indexing import ingest
 from ingest.loading import load_file
@@ -51,7 +57,7 @@ class EvalOptions:
 
     qa: Path
     corpus: Path
-    lang: Lang = "en"
+    lang: str | None = None  # a language code; None: the file's own (en for XQuAD, see dataset.file_lang)
     limit: int | None = None
     seed: int = 0
     retrieval_only: bool = False
@@ -63,8 +69,8 @@ class EvalOptions:
     details: Path | None = None  # one JSON line per question, for reading the failures
 
     def __post_init__(self) -> None:
-        if self.lang not in ("en", "de"):
-            raise EvalSetupError(f"lang must be 'en' or 'de', got {self.lang!r}")
+        if self.lang is not None and not is_lang_code(self.lang):
+            raise EvalSetupError(f"lang must be a language code such as en, de or fr, got {self.lang!r}")
         if self.limit is not None and self.limit < 1:
             raise EvalSetupError(f"limit must be at least 1, got {self.limit}")
         if self.context not in ("retrieved", "gold"):
@@ -155,34 +161,34 @@ class GoldSpans:
         return self._article(doc_file)[1]
 
     def paragraph(self, item: QAItem) -> tuple[int, int] | None:
-        start = self._text(item.doc_file).find(item.context_de)
-        return (start, start + len(item.context_de)) if start >= 0 else None
+        start = self._text(item.doc_file).find(item.context)
+        return (start, start + len(item.context)) if start >= 0 else None
 
     def is_hit(self, passage: Passage, item: QAItem) -> bool:
-        """The passage is from the gold article and holds the gold answer or lies half in the gold
-        paragraph (the definition of a retrieval hit in issue 3)."""
+        """The passage is from the gold article and holds the gold answer as the article writes it, or
+        lies half in the gold paragraph (the definition of a retrieval hit in issue 3)."""
         if Path(passage.source).name != item.doc_file:
             return False
-        if item.answers_de[0] in passage.text:
+        if item.article_answer in passage.text:
             return True
         span = self.paragraph(item)
         if span is None:  # the paragraph is not verbatim in the article as loaded: compare texts
-            return " ".join(passage.text.split()) in " ".join(item.context_de.split())
+            return " ".join(passage.text.split()) in " ".join(item.context.split())
         overlap = min(passage.end, span[1]) - max(passage.start, span[0])
         return overlap * 2 >= max(1, passage.end - passage.start)
 
     def gold_passage(self, item: QAItem) -> Passage:
         """The gold paragraph as a passage, for measuring the answer step without retrieval."""
         title = self._article(item.doc_file)[0]
-        start, end = self.paragraph(item) or (0, len(item.context_de))
+        start, end = self.paragraph(item) or (0, len(item.context))
         path = str((self.corpus / item.doc_file).resolve())
-        return Passage(item.context_de, path, item.doc_file, title, start, end, 1.0)
+        return Passage(item.context, path, item.doc_file, title, start, end, 1.0)
 
 
 def holds_gold(text: str, item: QAItem) -> bool:
-    """Whether a passage's text states one of the gold answers (German, as the articles are)."""
+    """Whether a passage's text states one of the gold answers, in any of the question's languages."""
     flat = " ".join(text.split()).casefold()
-    return any(" ".join(g.split()).casefold() in flat for g in (*item.answers_de, *item.answers_en) if g.strip())
+    return any(" ".join(g.split()).casefold() in flat for g in item.all_golds if g.strip())
 
 
 class _GoldRetriever(Retriever):
@@ -214,9 +220,12 @@ def _p(values: list[float], q: int) -> float | None:
 
 
 def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True) -> EvalReport:
-    """Run one evaluation; raises :class:`evaluation.dataset.QAFileError` for a bad question file."""
-    items = sample(load_qa(options.qa), options.limit, options.seed)
-    unanswerable = load_qa(options.unanswerable) if options.unanswerable else []
+    """Run one evaluation; raises :class:`evaluation.dataset.QAFileError` for a bad question file or
+    one whose questions are not in ``options.lang``."""
+    questions = load_qa(options.qa, options.lang)
+    lang = options.lang or file_lang(questions)
+    items = sample(questions, options.limit, options.seed)
+    unanswerable = load_qa(options.unanswerable, lang) if options.unanswerable else []
     if options.unanswerable and options.limit:
         unanswerable = sample(unanswerable, options.limit, options.seed)
     spans = GoldSpans(options.corpus)
@@ -232,14 +241,14 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
         # Ranked as deep as MRR@10 needs; the answerer below takes the first top_k of the same fusion.
         ranker = build_retriever(local, store, top_k=max(RANK_DEPTH, local.top_k))
         ranker.run("warm-up")  # the first search loads the HNSW index: not a question's latency
-        metrics: dict[str, Any] = {"questions": len(items), "lang": options.lang, "context": options.context}
+        metrics: dict[str, Any] = {"questions": len(items), "lang": lang, "context": options.context}
         records: list[dict[str, Any]] = []
         if options.context == "retrieved":
-            metrics.update(_retrieval(items, options.lang, ranker, spans, records, show_bar, local.top_k))
+            metrics.update(_retrieval(items, lang, ranker, spans, records, show_bar, local.top_k))
         if options.retrieval_only:
-            metrics.update(_gate(unanswerable, options.lang, ranker, local, records))
+            metrics.update(_gate(unanswerable, lang, ranker, local, records))
         else:
-            metrics.update(_answers(items, unanswerable, options, local, spans, records, show_bar))
+            metrics.update(_answers(items, unanswerable, options, lang, local, spans, records, show_bar))
     if options.details:
         options.details.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     shown = {
@@ -251,7 +260,7 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
 
 def _retrieval(
     items: list[QAItem],
-    lang: Lang,
+    lang: str | None,
     ranker: Retriever,
     spans: GoldSpans,
     records: list[dict[str, Any]],
@@ -290,7 +299,7 @@ def _retrieval(
 
 
 def _gate(
-    unanswerable: list[QAItem], lang: Lang, ranker: Retriever, local: Settings, records: list[dict[str, Any]]
+    unanswerable: list[QAItem], lang: str | None, ranker: Retriever, local: Settings, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Without the LLM, only the relevance threshold refuses: how often it does on unanswerables."""
     if not unanswerable:
@@ -309,6 +318,7 @@ def _answers(
     items: list[QAItem],
     unanswerable: list[QAItem],
     options: EvalOptions,
+    lang: str | None,
     local: Settings,
     spans: GoldSpans,
     records: list[dict[str, Any]],
@@ -324,7 +334,6 @@ def _answers(
         answerer.retriever = gold
     warm_up(local)
     answerer.warm_up()  # the chat does this at start-up: the fixed prompt is not a question's cost
-    lang = options.lang
     em = f1_sum = f1_any_sum = 0.0
     numeric = numeric_right = cited_right = answered = refused = 0
     took: list[float] = []
@@ -340,7 +349,7 @@ def _answers(
         cited_holds_gold = any(holds_gold(c.text, item) for c in answer.citations)
         em += exact_match(text, golds)
         f1_sum += score
-        f1_any_sum += f1(text, (*item.answers_en, *item.answers_de))
+        f1_any_sum += f1(text, item.all_golds)
         if is_numeric(golds):
             numeric += 1
             numeric_right += numeric_exact(text, golds)

@@ -6,7 +6,7 @@ Usage::
     newsqa ask "how many soldiers?" [--json]
     newsqa chat [--host 127.0.0.1] [--port 7860] [--auth user:password]
     newsqa models                              # build the model cache now (the install step does this)
-    newsqa eval --qa dev.jsonl --corpus DIR [--lang en|de] [--limit N] [--seed S] [--retrieval-only] [--json]
+    newsqa eval --qa dev.jsonl --corpus DIR [--lang en|de|CODE] [--limit N] [--seed S] [--retrieval-only] [--json]
     newsqa eval-split --qa dev.jsonl --corpus DIR --out DIR   # a corpus without half the question articles
 
 Exit status: 0 success, 1 failure, 2 bad usage, 3 ingestion completed but skipped some files.
@@ -54,13 +54,28 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("models", help="build the embedding model and the LLM into the model cache")
 
     evaluate = commands.add_parser("eval", help="measure retrieval, answers, citations and refusals on a QA set")
-    evaluate.add_argument("--qa", type=Path, required=True, help="questions, XQuAD .jsonl format")
+    evaluate.add_argument(
+        "--qa",
+        type=Path,
+        required=True,
+        help="questions (.jsonl): XQuAD rows, or one-language rows (question, answers, "
+        "context, doc_file, optional lang)",
+    )
     evaluate.add_argument("--corpus", type=Path, required=True, help="folder of the articles they are about")
-    evaluate.add_argument("--lang", choices=("en", "de"), default="en", help="ask question_en or question_de")
+    # Not a fixed choice: a one-language file may be in any language ("--lang fr"); the file is checked.
+    evaluate.add_argument(
+        "--lang",
+        type=str.lower,
+        metavar="CODE",
+        help="language to ask in: en or de for an XQuAD file (default en); for a one-language "
+        "file its language (default: the rows' lang, or detected)",
+    )
     evaluate.add_argument("--limit", type=int, help="a sample of this many questions (drawn with --seed)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
     evaluate.add_argument("--retrieval-only", action="store_true", help="no LLM: retrieval figures only")
-    evaluate.add_argument("--unanswerable", type=Path, help="questions the corpus cannot answer (same format)")
+    evaluate.add_argument(
+        "--unanswerable", type=Path, help="questions the corpus cannot answer (either format, same language)"
+    )
     evaluate.add_argument(
         "--context",
         choices=("retrieved", "gold"),

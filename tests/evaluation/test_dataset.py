@@ -1,4 +1,4 @@
-"""Evaluation questions: loading XQuAD-format files, sampling them, and the unanswerable split."""
+"""Evaluation questions: loading XQuAD and one-language files, sampling them, and the unanswerable split."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.dataset import QAFileError, QAItem, load_qa, sample, split_unanswerable
+from evaluation.dataset import (
+    OneLanguageItem,
+    QAFileError,
+    QAItem,
+    XQuADItem,
+    file_lang,
+    load_qa,
+    sample,
+    split_unanswerable,
+)
 
 
 def row(n: int, doc_file: str = "artikel.txt", **changes: object) -> dict[str, object]:
@@ -25,6 +34,20 @@ def row(n: int, doc_file: str = "artikel.txt", **changes: object) -> dict[str, o
     }
     base.update(changes)
     return base
+
+
+def one(n: int, doc_file: str = "artikel.txt", **changes: object) -> dict[str, object]:
+    """One question line in the one-language format (German, as the articles)."""
+    base: dict[str, object] = {
+        "id": f"e{n}",
+        "question": f"Wie viele Semmeln backt Bäckerei {n}?",
+        "answers": [f"{n}.500", f"{n}500"],
+        "context": f"Die Bäckerei {n} backt {n}.500 Semmeln.",
+        "doc_file": doc_file,
+        "lang": "de",
+    }
+    base.update(changes)
+    return {key: value for key, value in base.items() if value is not None}
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -46,7 +69,37 @@ def test_a_line_becomes_a_question_in_both_languages(tmp_path):
     first = items[0]
     assert first.question("en") == "Question 1?" and first.question("de") == "Frage 1?"
     assert first.golds("en") == ("answer 1",) and first.golds("de") == ("Antwort 1", "die Antwort 1")
-    assert first.context_de == "Absatz 1 mit der Antwort 1." and items[1].doc_file == "zwei.txt"
+    assert first.context == "Absatz 1 mit der Antwort 1." and items[1].doc_file == "zwei.txt"
+    # What the evaluation asks of any item: the answer as the (German) article writes it, and all golds.
+    assert first.article_answer == "Antwort 1"
+    assert set(first.all_golds) == {"answer 1", "Antwort 1", "die Antwort 1"}
+    assert isinstance(first, XQuADItem) and file_lang(items) == "en"
+
+
+def test_a_one_language_line_is_asked_as_written(tmp_path):
+    path = write_rows(tmp_path / "fragen.jsonl", [one(1), one(2, doc_file="zwei.txt", lang=" DE ")])
+    items = load_qa(path, lang="de")
+    first = items[0]
+    assert isinstance(first, OneLanguageItem) and [i.lang for i in items] == ["de", "de"]
+    assert first.question("de") == "Wie viele Semmeln backt Bäckerei 1?"
+    assert first.golds("de") == ("1.500", "1500") == first.all_golds
+    assert first.article_answer == "1.500"  # asked in the articles' language: the first answer is the article's
+    assert first.context == "Die Bäckerei 1 backt 1.500 Semmeln." and items[1].doc_file == "zwei.txt"
+    assert load_qa(path) == items and file_lang(items) == "de"
+    with pytest.raises(ValueError, match="in de, not en"):
+        first.question("en")
+
+
+def test_one_language_rows_without_lang_take_the_language_given_or_detected(tmp_path):
+    german = write_rows(tmp_path / "fragen.jsonl", [one(1, lang=None), one(2, lang=None)])
+    assert file_lang(load_qa(german)) == "de"  # detected from the questions
+    french = write_rows(tmp_path / "questions.jsonl", [one(1, question="Combien de croissants ?", lang=None)])
+    items = load_qa(french, lang="fr")
+    assert items[0].question("fr") == "Combien de croissants ?" and items[0].golds("fr") == ("1.500", "1500")
+    assert file_lang(items) is None  # newsqa tells English and German apart only: French needs --lang or lang
+    # Rows without lang beside rows with it are in the file's language.
+    mixed = write_rows(tmp_path / "gemischt.jsonl", [one(1, lang=None), one(2)])
+    assert file_lang(load_qa(mixed)) == "de" and load_qa(mixed, lang="de")[0].question("de")
 
 
 def test_blank_lines_are_skipped_and_a_missing_id_is_the_line(tmp_path):
@@ -72,8 +125,94 @@ def test_missing_keys_are_named_with_the_file_and_line(tmp_path):
     broken = row(2)
     del broken["context_de"], broken["doc_file"]
     path = write_rows(tmp_path / "fragen.jsonl", [row(1), broken])
-    with pytest.raises(QAFileError, match=r"^fragen\.jsonl line 2: missing context_de, doc_file$"):
+    with pytest.raises(QAFileError) as error:
         load_qa(path)
+    assert str(error.value) == (
+        "fragen.jsonl line 2: missing context_de, doc_file (an XQuAD row needs "
+        "question_en, question_de, answers_en, answers_de, context_de, doc_file)"
+    )
+
+
+def test_missing_one_language_keys_are_named_with_the_file_and_line(tmp_path):
+    path = write_rows(tmp_path / "qa.jsonl", [one(1), one(2), one(3, answers=None)])
+    with pytest.raises(QAFileError) as error:
+        load_qa(path)
+    assert (
+        str(error.value)
+        == "qa.jsonl line 3: missing answers (a one-language row needs question, answers, context, doc_file)"
+    )
+
+
+def test_a_line_without_any_question_names_both_formats(tmp_path):
+    path = write_rows(tmp_path / "qa.jsonl", [{"doc_file": "a.txt", "answer": "x"}])
+    with pytest.raises(
+        QAFileError,
+        match=r"^qa\.jsonl line 1: missing question \(a one-language row needs .*; "
+        r"an XQuAD row needs question_en",
+    ):
+        load_qa(path)
+    # After a first row the file's format says what is missing.
+    path = write_rows(tmp_path / "qa.jsonl", [one(1), {"doc_file": "a.txt"}])
+    with pytest.raises(QAFileError, match=r"^qa\.jsonl line 2: missing question, answers, context \(a one-language"):
+        load_qa(path)
+
+
+def test_one_format_per_file_and_per_line(tmp_path):
+    path = write_rows(tmp_path / "qa.jsonl", [one(1), row(2)])
+    with pytest.raises(QAFileError, match=r"^qa\.jsonl line 2: an XQuAD row in a file of one-language rows"):
+        load_qa(path)
+    path = write_rows(tmp_path / "qa.jsonl", [row(1), one(2)])
+    with pytest.raises(QAFileError, match=r"^qa\.jsonl line 2: a one-language row in a file of XQuAD rows"):
+        load_qa(path)
+    path = write_rows(tmp_path / "qa.jsonl", [row(1, question="Frage?")])
+    with pytest.raises(QAFileError, match=r"^qa\.jsonl line 1: mixes the keys of both formats"):
+        load_qa(path)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"answers": "1.500"}, "answers must be a list"),
+        ({"answers": []}, "answers must start with a non-blank answer"),
+        ({"answers": [" ", "1.500"]}, "answers must start with a non-blank answer"),
+        ({"question": ["Wie viele?"]}, "question must be a string"),
+        ({"context": None, "doc_file": "a.txt"}, "missing context"),
+        ({"doc_file": " "}, "doc_file must name the article's file"),
+        ({"lang": "Deutsch"}, "lang must be a language code such as de, en or fr, not 'Deutsch'"),
+        ({"lang": 7}, "lang must be a language code"),
+    ],
+)
+def test_bad_one_language_values_are_named_with_the_file_and_line(tmp_path, changes, message):
+    path = write_rows(tmp_path / "qa.jsonl", [one(1), one(2, **changes)])
+    with pytest.raises(QAFileError, match=rf"^qa\.jsonl line 2: {message}"):
+        load_qa(path)
+
+
+# --- the language asked in (--lang) ---------------------------------------------------------------
+
+
+def test_lang_must_be_one_the_file_has(tmp_path):
+    path = write_rows(tmp_path / "fragen.jsonl", [one(1), one(2, lang=None), one(3)])
+    with pytest.raises(QAFileError) as error:
+        load_qa(path, lang="fr")
+    assert str(error.value) == "fragen.jsonl has questions in de, not in fr (--lang)"
+    xquad_file = write_rows(tmp_path / "dev.jsonl", [row(1)])
+    with pytest.raises(QAFileError, match=r"^dev\.jsonl is an XQuAD file: its questions are in en and de, not fr"):
+        load_qa(xquad_file, lang="fr")
+    assert [i.question("de") for i in load_qa(xquad_file, lang="de")] == ["Frage 1?"]
+
+
+def test_a_row_in_another_language_is_an_error_not_skipped(tmp_path):
+    path = write_rows(tmp_path / "fragen.jsonl", [one(1), one(2), one(3, question="How many rolls?", lang="en")])
+    with pytest.raises(QAFileError) as error:
+        load_qa(path, lang="de")
+    assert str(error.value) == "fragen.jsonl line 3: lang en, but --lang de (a question file holds one language)"
+    with pytest.raises(QAFileError) as error:
+        load_qa(path)  # without --lang the first row that names one sets the file's language
+    assert (
+        str(error.value)
+        == "fragen.jsonl line 3: lang en, but fragen.jsonl line 1 is in de (a question file holds one language)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -151,8 +290,8 @@ def test_the_gold_paragraph_of_every_real_question_is_in_its_article(xquad):
     texts: dict[str, str] = {}
     for item in load_qa(xquad / "dev.jsonl"):
         text = texts.setdefault(item.doc_file, (xquad / "corpus" / item.doc_file).read_text(encoding="utf-8"))
-        assert item.context_de in text, item.id
-        assert item.answers_de[0] in item.context_de, item.id
+        assert item.context in text, item.id
+        assert item.article_answer in item.context, item.id
 
 
 # --- the unanswerable split -------------------------------------------------------------------------
@@ -243,3 +382,20 @@ def test_the_split_of_the_real_data_keeps_the_articles_without_questions(tmp_pat
     assert len(asked) == 24 and len(split.removed) == 12
     assert copied == everything - set(split.removed) and everything - asked <= copied
     assert len(load_qa(split.answerable)) + len(load_qa(split.unanswerable)) == len(items)
+
+
+def test_the_split_of_a_one_language_file_keeps_its_format(tmp_path, corpus):
+    rows = [one(n, doc_file=f"{'abcdef'[n % 6]}.txt", lang=None if n % 2 else "de") for n in range(12)]
+    path = write_rows(tmp_path / "fragen.jsonl", rows)
+    items = load_qa(path, lang="de")
+    split = split_unanswerable(items, corpus, tmp_path / "split", seed=0)
+    written = [
+        json.loads(line)
+        for target in (split.answerable, split.unanswerable)
+        for line in target.read_text(encoding="utf-8").splitlines()
+    ]
+    assert sorted(written, key=lambda r: r["id"]) == sorted(rows, key=lambda r: r["id"])  # lang only where it was
+    unanswerable, answerable = load_qa(split.unanswerable, lang="de"), load_qa(split.answerable, lang="de")
+    assert all(item.doc_file in split.removed for item in unanswerable)
+    assert not any(item.doc_file in split.removed for item in answerable)
+    assert set(unanswerable) | set(answerable) == set(items)

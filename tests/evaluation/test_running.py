@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.running import EvalOptions, evaluate
+from evaluation.running import EvalOptions, EvalSetupError, evaluate
 from rag.settings import Settings
 from tests.conftest import ROOT
 
@@ -240,6 +240,55 @@ def test_obvious_questions_rank_their_article_first(tiny, tmp_path, lang):
     assert all(r["question"] == (q[1] if lang == "en" else q[2]) for r, q in zip(records, QUESTIONS))
     # Only the eval cache holds an index; the settings' own index is never written.
     assert len(list(settings.eval_dir.iterdir())) == 1 and not settings.index_dir.exists()
+
+
+def one_language_line(qid: str, question: str, answers: list[str], doc: str, context: str, lang: str | None) -> str:
+    row = {"id": qid, "question": question, "answers": answers, "context": context, "doc_file": doc}
+    return json.dumps(row if lang is None else {**row, "lang": lang}, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("row_lang", "asked"), [("de", "de"), (None, None)])
+def test_a_german_only_file_finds_its_articles(tiny, tmp_path, row_lang, asked):
+    # A user's own questions: German only, about German articles, no question_en anywhere. Without
+    # lang in the rows or --lang, the language is detected from the questions.
+    corpus, _, _, settings = tiny
+    qa = tmp_path / "fragen.jsonl"
+    qa.write_text(
+        "".join(
+            one_language_line(qid, de, answers_de, doc, ARTICLES[doc][paragraph], row_lang) + "\n"
+            for qid, _, de, _, answers_de, doc, paragraph in QUESTIONS
+        ),
+        encoding="utf-8",
+    )
+    details = tmp_path / "details.jsonl"
+    report = evaluate(
+        EvalOptions(qa=qa, corpus=corpus, lang=asked, retrieval_only=True, details=details), settings, show_bar=False
+    )
+    metrics = report.metrics
+    assert metrics["questions"] == len(QUESTIONS) and metrics["lang"] == "de"
+    assert metrics["hit@4"] == 1.0 and metrics["hit@1"] == 1.0, metrics
+    records = [json.loads(line) for line in details.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["question"], r["first_hit"]) for r in records] == [(q[0], q[2], 1) for q in QUESTIONS]
+
+
+def test_lang_is_any_language_code_and_the_file_must_have_it(tiny, tmp_path, capsys):
+    corpus = tiny[0]
+    qa = tmp_path / "fragen.jsonl"
+    qa.write_text(
+        one_language_line(
+            "cablecar", QUESTIONS[1][2], QUESTIONS[1][4], QUESTIONS[1][5], ARTICLES[QUESTIONS[1][5]][2], "de"
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert EvalOptions(qa=qa, corpus=corpus, lang="fr").lang == "fr"  # not limited to en and de
+    with pytest.raises(EvalSetupError, match="language code"):
+        EvalOptions(qa=qa, corpus=corpus, lang="French")
+    from ui.cli import main
+
+    # Checked before any index is built: exit 2 naming the file and the language it has.
+    assert main(["eval", "--qa", str(qa), "--corpus", str(corpus), "--lang", "FR", "--retrieval-only"]) == 2
+    assert capsys.readouterr().err == "newsqa: error: fragen.jsonl has questions in de, not in fr (--lang)\n"
 
 
 def test_a_limit_draws_that_many_questions(tiny):
