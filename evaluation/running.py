@@ -38,6 +38,8 @@ from evaluation.dataset import QAItem, file_lang, is_lang_code, load_qa, sample
 from evaluation.scoring import exact_match, f1, is_numeric, numeric_exact
 from ingest.indexing import ingest
 from ingest.loading import load_file
+from rag.answer.quick import quick_answer
+from rag.retrieval.evidence import evidence
 from rag.retrieval.retrieving import Passage, Retriever, build_retriever
 from rag.settings import Settings
 
@@ -177,6 +179,17 @@ class GoldSpans:
         overlap = min(passage.end, span[1]) - max(passage.start, span[0])
         return overlap * 2 >= max(1, passage.end - passage.start)
 
+    def is_read_hit(self, passage: Passage, item: QAItem) -> bool:
+        """What the model reads holds the answer: a passage or window of the gold article with the gold
+        answer as the article writes it, or covering half the gold paragraph (or being half in it)."""
+        if self.is_hit(passage, item):
+            return True
+        span = self.paragraph(item)
+        if span is None or Path(passage.source).name != item.doc_file:
+            return False
+        overlap = min(passage.end, span[1]) - max(passage.start, span[0])
+        return overlap * 2 >= span[1] - span[0]
+
     def gold_passage(self, item: QAItem) -> Passage:
         """The gold paragraph as a passage, for measuring the answer step without retrieval."""
         title = self._article(item.doc_file)[0]
@@ -244,7 +257,7 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
         metrics: dict[str, Any] = {"questions": len(items), "lang": lang, "context": options.context}
         records: list[dict[str, Any]] = []
         if options.context == "retrieved":
-            metrics.update(_retrieval(items, lang, ranker, spans, records, show_bar, local.top_k))
+            metrics.update(_retrieval(items, lang, ranker, spans, records, show_bar, local))
         if options.retrieval_only:
             metrics.update(_gate(unanswerable, lang, ranker, local, records))
         else:
@@ -253,7 +266,16 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
         options.details.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     shown = {
         k: getattr(settings, k)
-        for k in ("top_k", "chunk_tokens", "chunk_overlap_sentences", "relevance_threshold", "embedding_backend")
+        for k in (
+            "top_k",
+            "chunk_tokens",
+            "chunk_overlap_sentences",
+            "relevance_threshold",
+            "embedding_backend",
+            "evidence_windows",
+            "window_chars",
+            "constrained_spans",
+        )
     }
     return EvalReport(metrics, {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()})
 
@@ -265,9 +287,11 @@ def _retrieval(
     spans: GoldSpans,
     records: list[dict[str, Any]],
     show_bar: bool,
-    top_k: int,
+    local: Settings,
 ) -> dict[str, Any]:
-    hit1 = hit4 = hit10 = 0
+    top_k = local.top_k
+    hit1 = hit4 = hit10 = read_hits = quick_hits = 0
+    read_chars: list[int] = []
     reciprocal = 0.0
     took: list[float] = []
     for item in tqdm(items, desc="Retrieving", unit="q", disable=not show_bar, leave=False):
@@ -279,6 +303,13 @@ def _retrieval(
         hit4 += first is not None and first <= 4
         hit10 += first is not None
         reciprocal += 1 / first if first else 0.0
+        # What the model reads of them (the top_k passages, or windows around them).
+        read = evidence(local, ranker.store, ranked[:top_k])
+        read_hits += any(spans.is_read_hit(p, item) for p in read)
+        read_chars.append(sum(len(p.text) for p in read))
+        # The instant answer shown before the LLM's: does its sentence state the gold answer?
+        quick = quick_answer(item.question(lang), read, ranker.store.embeddings, threshold=local.relevance_threshold)
+        quick_hits += quick is not None and holds_gold(quick.text, item)
         records.append(
             {
                 "id": item.id,
@@ -293,6 +324,9 @@ def _retrieval(
         "hit@4": _rate(hit4, n),
         "hit@10": _rate(hit10, n),
         "mrr@10": _rate(reciprocal, n),
+        "read_hit": _rate(read_hits, n),
+        "quick_holds_gold": _rate(quick_hits, n),
+        "read_chars_mean": round(statistics.fmean(read_chars), 1) if read_chars else None,
         "retrieve_ms_p50": _p(took, 50),
         "retrieve_ms_p95": _p(took, 95),
     }
@@ -337,12 +371,15 @@ def _answers(
     em = f1_sum = f1_any_sum = 0.0
     numeric = numeric_right = cited_right = answered = refused = 0
     took: list[float] = []
+    first_token: list[float] = []
     by_id = {r["id"]: r for r in records}
     for item in tqdm(items, desc="Answering", unit="q", disable=not show_bar, leave=False):
         if gold is not None:
             gold.current = item
         answer = answerer.ask(item.question(lang))
         took.append(answer.timings_ms.get("total", 0.0))
+        if "first_token" in answer.timings_ms:  # refusals before the LLM have none
+            first_token.append(answer.timings_ms["first_token"])
         golds = item.golds(lang)
         text = "" if answer.refused else answer.answer
         score = f1(text, golds)
@@ -363,8 +400,10 @@ def _answers(
         record = by_id[item.id]
         record.update(
             answer=answer.answer,
+            quote=answer.quote,
             refused=answer.refused,
             golds=list(golds),
+            all_golds=list(item.all_golds),
             f1=round(score, 3),
             cited=[c.n for c in answer.citations],
             cited_holds_gold=cited_holds_gold,
@@ -380,6 +419,7 @@ def _answers(
         "citation_accuracy": _rate(cited_right, answered),
         "false_refusal": _rate(refused, n),
         "true_refusal": None,
+        "first_token_ms_p50": _p(first_token, 50),
         "answer_ms_p50": _p(took, 50),
         "answer_ms_p95": _p(took, 95),
     }

@@ -95,6 +95,14 @@ class Settings(BaseSettings):
 
     # --- retrieval and answering -------------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="Passages handed to the LLM.")
+    evidence_windows: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Windows the model reads: the top passages widened to their neighbouring sentences and "
+        "merged where they touch; 0 = the top_k passages as retrieved.",
+    )
+    window_chars: int = Field(1000, ge=200, le=4000, description="Characters a window grows to.")
     relevance_threshold: float = Field(
         # Calibrated on the shipped article (on-topic questions, even "how many soldiers?" or
         # "when?", score 0.78-0.86; off-topic ones 0.70-0.78) and on XQuAD, where raising it from
@@ -105,6 +113,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="Cosine similarity the best passage must reach, else the answer is a refusal "
         "without calling the LLM.",
+    )
+    constrained_spans: bool = Field(
+        True,
+        description="The local model can only write a verbatim span of one passage followed by that passage's "
+        "[n], or NOT FOUND (a llama.cpp grammar built per question); an LLM server writes freely and is checked.",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     keyword_search: bool = Field(

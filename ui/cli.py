@@ -132,20 +132,29 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
         print(json.dumps(answerer.ask(question).to_json(), ensure_ascii=False))
         return EXIT_OK
     final: Answer | None = None
+    quick: QuickAnswer | None = None
     for event in answerer.stream(question):
         if isinstance(event, Token):
             continue  # the raw tokens are unchecked; print only the checked answer
         if isinstance(event, QuickAnswer):
             # The fact as the article states it, on screen before the LLM has finished.
             print(f"» {' '.join(event.text.split())} [{event.passage}]\n", flush=True)
+            quick = event
             continue
         final = event
     assert final is not None
     print(final.answer)
     if final.unsupported_numbers:
         print(f"  (!) not in the cited passages: {', '.join(final.unsupported_numbers)}")
+    shown = {c.n for c in final.citations}
     for c in final.citations:
         print(f"\n[{c.n}] {c.title} — {c.source}\n    {' '.join(c.text.split())}")
+    # The passage the instant answer quoted, when the answer cites another: its [n] must lead somewhere.
+    if quick is not None and quick.passage not in shown and 0 < quick.passage <= len(final.passages):
+        p = final.passages[quick.passage - 1]
+        print(
+            f"\n[{quick.passage}] {p.title} — {p.name} (quoted by the instant answer)\n    {' '.join(p.text.split())}"
+        )
     return EXIT_OK
 
 

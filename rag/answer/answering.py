@@ -29,19 +29,19 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from rag.answer.citing import check_answer
+from rag.answer.completing import whole_fact
 from rag.answer.prompting import few_shot_prompt
 from rag.answer.quick import QuickAnswer, quick_answer
+from rag.answer.spans import NOT_FOUND, span_grammar
 from rag.answer.translating import Translator
 from rag.models.llm import calling_llm
+from rag.retrieval.evidence import evidence
 from rag.retrieval.retrieving import Passage, Retriever, build_retriever, passages_language
 from rag.settings import Settings
 from rag.store import reading
 from rag.text.language import detect_language, localise_numbers, message
 from rag.text.markers import marker_numbers, strip_markers
 from rag.text.sentences import short_title
-
-#: What the model is told to write when the passages do not hold the answer.
-NOT_FOUND = "NOT FOUND"
 
 SYSTEM_PROMPT = """You answer questions about news articles by copying the answer from the numbered passages.
 Copy the shortest exact phrase from a passage that answers the question: a name, a number with its unit, \
@@ -131,6 +131,8 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     # The sentence shown before the LLM answered (None when retrieval found nothing relevant).
     quick_answer: QuickAnswer | None = None
+    # The answer as the cited passage writes it (before translation); empty for a refusal.
+    quote: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON object; later versions add keys but never rename these."""
@@ -143,6 +145,7 @@ class Answer:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "language": self.language,
             "quick_answer": asdict(self.quick_answer) if self.quick_answer else None,
+            "quote": self.quote,
         }
 
 
@@ -208,18 +211,28 @@ class Answerer:
         self.chain = self._build_chain()
 
     def _build_chain(self) -> Runnable:
-        generate = self.prompt | self.chat_model.bind(stop=["\n\n", "\nQuestion:"]) | StrOutputParser()
+        # Only llama.cpp takes a grammar; an OpenAI-compatible server writes freely and is checked after.
+        constrained = self.settings.constrained_spans and getattr(self.chat_model, "takes_grammar", False)
 
         def answer_step(inputs: dict[str, Any]) -> Runnable | str:
             passages: list[Passage] = inputs["passages"]
             if not passages or max(p.score for p in passages) < self.settings.relevance_threshold:
                 return NOT_FOUND  # refusal as a code path: the LLM is not asked at all
+            options: dict[str, Any] = {"stop": ["\n\n", "\nQuestion:"]}
+            if constrained:
+                options["grammar"] = span_grammar([_as_sentences(p.text) for p in passages])
             return (
                 RunnableLambda(lambda x: {"passages": format_passages(x["passages"]), "question": x["question"]})
-                | generate
+                | self.prompt
+                | self.chat_model.bind(**options)
+                | StrOutputParser()
             )
 
-        retrieve = RunnableLambda(lambda x: self.retriever.run(x["question"], x.get("sources")))
+        def retrieve_and_read(x: dict[str, Any]) -> list[Passage]:
+            found = self.retriever.run(x["question"], x.get("sources"))
+            return evidence(self.settings, self.retriever.store, found)
+
+        retrieve = RunnableLambda(retrieve_and_read)
         return RunnablePassthrough.assign(passages=retrieve) | RunnablePassthrough.assign(
             answer=RunnableLambda(answer_step)
         )
@@ -273,21 +286,22 @@ class Answerer:
         if self.translator is not None:
             self.translator.warm_up()
 
-    def _in_language(self, raw: str, passages: list[Passage], language: str) -> str:
-        """The copied phrase, with its number's qualifier, in the question's language; citations kept."""
+    def _in_language(self, raw: str, passages: list[Passage], language: str) -> tuple[str, str]:
+        """The copied phrase, widened to the whole fact it is part of, in the question's language with
+        its citations; and the phrase as the passage writes it."""
         if not passages:
-            return raw
+            return raw, ""
         phrase, markers = _split_citations(raw.splitlines()[0])
         if not phrase:
-            return raw
+            return raw, ""
         markers = grounded_markers(phrase, markers, passages)
         cited = [passages[n - 1] for n in marker_numbers(markers) if 0 < n <= len(passages)]
         if cited:
-            phrase = with_qualifier(phrase, cited[0].text)
+            phrase = whole_fact(phrase, cited[0].text)
         # Only across languages: a German phrase answers a German question as it is.
         if self.translator is None or passages_language(cited or passages[:1]) == language:
-            return phrase + markers
-        return self.translator.run(phrase, language) + markers
+            return phrase + markers, phrase
+        return self.translator.run(phrase, language) + markers, phrase
 
     def ask(self, question: str, sources: list[str] | None = None) -> Answer:
         """The whole checked answer at once."""
@@ -301,9 +315,10 @@ class Answerer:
         raw = raw.strip()
         if raw.lower().startswith("answer:"):
             raw = raw[len("answer:") :].strip()
+        quote = ""
         if not is_refusal(raw):
             started = time.perf_counter()
-            raw = self._in_language(raw, passages, language)
+            raw, quote = self._in_language(raw, passages, language)
             timings["translate"] = (time.perf_counter() - started) * 1000
             timings["total"] += timings["translate"]
         raw = localise_numbers(raw, language)
@@ -321,29 +336,8 @@ class Answerer:
             timings_ms=timings,
             language=language,
             passages=passages,
+            quote=quote,
         )
-
-
-# Words that change what a number claims ("up to 12,000" is not "12,000"); German and English.
-_QUALIFIER = re.compile(
-    r"(?<!\w)(?:bis\s+zu|rund|etwa|ca\.|circa|mehr\s+als|über|knapp|fast|mindestens|höchstens|weniger\s+als|"
-    r"up\s+to|about|around|roughly|more\s+than|over|nearly|almost|at\s+least|at\s+most|fewer\s+than|less\s+than)\s+$",
-    re.IGNORECASE,
-)
-
-
-def with_qualifier(phrase: str, passage: str) -> str:
-    """``phrase`` with the qualifier the passage puts before its number, if the model left it out.
-
-    Usage: ``with_qualifier("12.000", "Bis zu 12.000 Soldaten")  # -> "Bis zu 12.000"``
-    """
-    if not phrase[:1].isdigit():
-        return phrase
-    at = passage.find(phrase)
-    if at <= 0:
-        return phrase
-    qualifier = _QUALIFIER.search(passage[max(0, at - 20) : at])
-    return passage[at - len(qualifier.group(0)) : at] + phrase if qualifier else phrase
 
 
 def _squashed(text: str) -> str:

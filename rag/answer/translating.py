@@ -70,6 +70,89 @@ def clean_translation(raw: str, phrase: str) -> str:
     return text
 
 
+# German words that qualify, join or scale an amount, in English. A phrase made only of these and of
+# numbers is translated here, word by word: exactly, instantly, and with its meaning kept ("bis zu" is
+# "up to", never "until"), where the 1.5B model turned "Tausende" into "tens of thousands".
+AMOUNT_WORDS_EN: dict[str, str] = {
+    "bis zu": "up to",
+    "rund": "about",
+    "etwa": "about",
+    "ca.": "about",
+    "circa": "about",
+    "mehr als": "more than",
+    "über": "over",
+    "knapp": "almost",
+    "fast": "almost",
+    "nahezu": "nearly",
+    "annähernd": "nearly",
+    "mindestens": "at least",
+    "höchstens": "at most",
+    "weniger als": "fewer than",
+    "insgesamt": "a total of",
+    "zwischen": "between",
+    "und": "and",
+    "bis": "to",
+    "oder": "or",
+    "millionen": "million",
+    "million": "million",
+    "mio.": "million",
+    "milliarden": "billion",
+    "milliarde": "billion",
+    "mrd.": "billion",
+    "billionen": "trillion",
+    "prozent": "percent",
+    "prozentpunkte": "percentage points",
+    "%": "%",
+    "euro": "euros",
+    "eur": "euros",
+    "€": "euros",
+    "dollar": "dollars",
+    "us-dollar": "US dollars",
+    "$": "dollars",
+    "pfund": "pounds",
+    "franken": "francs",
+    "-": "to",
+    "–": "to",
+}
+_AMOUNT_NUMBER = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?")
+_AMOUNT_WORD = re.compile(
+    "|".join(re.escape(w) for w in sorted(AMOUNT_WORDS_EN, key=len, reverse=True)).replace("\\ ", r"\s+"),
+    re.IGNORECASE,
+)
+
+
+def _english_number(german: str) -> str:
+    """``"10.000"`` -> ``"10,000"``, ``"1,2"`` -> ``"1.2"``, ``"1.234,5"`` -> ``"1,234.5"``."""
+    integer, _, fraction = german.partition(",")
+    integer = integer.replace(".", ",")
+    return f"{integer}.{fraction}" if fraction else integer
+
+
+def translate_amount(phrase: str, target: str) -> str | None:
+    """A German amount phrase ("rund 4.000", "10.000 bis 12.000", "1,2 Milliarden Euro") in English,
+    word by word; None when ``target`` is not English or the phrase holds other words.
+
+    Usage: ``translate_amount("Bis zu 12.000", "en")  # "Up to 12,000"``
+    """
+    if target != "en":
+        return None
+    out: list[str] = []
+    rest = phrase.strip()
+    while rest:
+        if number := _AMOUNT_NUMBER.match(rest):
+            out.append(_english_number(number.group(0)))
+            rest = rest[number.end() :].lstrip()
+        elif (word := _AMOUNT_WORD.match(rest)) and not re.match(r"\w", rest[word.end() : word.end() + 1]):
+            out.append(AMOUNT_WORDS_EN[" ".join(word.group(0).lower().split())])
+            rest = rest[word.end() :].lstrip()
+        else:
+            return None
+    if not any(_AMOUNT_NUMBER.fullmatch(w.replace(",", "").replace(".", "")) for w in out):
+        return None  # no number: not an amount
+    text = " ".join(out).replace(" %", "%")
+    return text[:1].upper() + text[1:] if phrase[:1].isupper() else text
+
+
 class Translator:
     """Phrase in, the phrase in another language out (cached; a LangChain runnable inside)."""
 
@@ -87,6 +170,8 @@ class Translator:
     def run(self, phrase: str, target: str) -> str:
         """``phrase`` in the language ``target`` (a code, e.g. "en"); ``phrase`` itself when newsqa
         cannot name that language or the model fails."""
+        if (amount := translate_amount(phrase, target)) is not None:
+            return amount
         if target not in NAMES or not re.search(r"[^\W\d_]", phrase):
             return phrase  # numbers alone need no translation
         key = (phrase, target)

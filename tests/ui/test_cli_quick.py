@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -23,3 +24,6 @@ def test_ask_prints_the_quick_sentence_first_and_json_carries_it(corpus_settings
     assert plain.returncode == 0, plain.stderr
     first = plain.stdout.splitlines()[0]
     assert first.startswith("» ") and "12.000" in first and first.rstrip().endswith("]")
+    # The passage the instant answer quotes is printed too, cited by the answer or not.
+    n = re.search(r"\[(\d+)\]$", first.rstrip()).group(1)
+    assert re.search(rf"^\[{n}\] .*nordkorea-soldaten-russland\.txt", plain.stdout, re.MULTILINE), plain.stdout

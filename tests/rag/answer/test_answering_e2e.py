@@ -9,6 +9,7 @@ import pytest
 
 from rag.answer.answering import build_answerer
 from rag.text.language import detect_language
+from rag.text.markers import strip_markers
 from rag.text.numbers import find_numbers
 
 pytestmark = pytest.mark.llm
@@ -58,3 +59,32 @@ def test_in_topic_question_the_article_cannot_answer_is_refused(answerer):
     answer = answerer.ask("How many tanks did North Korea send?")
     assert answer.refused, answer.answer
     assert answer.citations == []
+
+
+def squashed(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def test_a_german_answer_is_a_verbatim_span_of_the_passage_it_cites(answerer):
+    # The grammar lets the model write only the passages' own words with that passage's [n].
+    answer = answerer.ask("Wer hat die nordkoreanischen Truppen entsandt?")
+    assert not answer.refused, answer.answer
+    phrase = strip_markers(answer.answer)
+    assert phrase and any(squashed(phrase) in squashed(c.text) for c in answer.citations), answer.answer
+
+
+def test_the_whole_range_comes_back_in_german(answerer):
+    answer = answerer.ask("Wie viele Soldaten hat Nordkorea nach Russland geschickt?")
+    assert not answer.refused, answer.answer
+    found = values(answer.answer)
+    # "10.000 bis 12.000" or "Bis zu 12.000", never a bare "12.000" that claims more than the article
+    assert {10_000.0, 12_000.0} <= found or (12_000.0 in found and "bis zu" in answer.answer.lower()), answer.answer
+
+
+def test_a_qualified_number_keeps_its_qualifier_through_translation(answerer):
+    answer = answerer.ask("How many North Korean soldiers were killed or wounded?")
+    assert not answer.refused, answer.answer
+    assert 4_000.0 in values(answer.answer), answer.answer
+    assert "4,000" in answer.answer  # written the English way
+    assert "about" in answer.answer.lower(), answer.answer  # "rund 4.000"
+    assert answer.unsupported_numbers == []

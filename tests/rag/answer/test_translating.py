@@ -8,7 +8,7 @@ import re
 import pytest
 from langchain_core.messages import AIMessage
 
-from rag.answer.translating import FEW_SHOT, Translator, clean_translation
+from rag.answer.translating import FEW_SHOT, Translator, clean_translation, translate_amount
 from tests.rag.answer.test_answering import ScriptedLLM
 
 
@@ -82,11 +82,41 @@ def test_a_fallback_is_cached_too():
     assert len(llm.prompts) == 1
 
 
-@pytest.mark.parametrize("phrase", ["12.000", "10.000 - 12.000", "3,5 %", "2024 [1]"])
-def test_numbers_alone_never_call_the_model(phrase):
+@pytest.mark.parametrize(
+    ("phrase", "english"),
+    [("12.000", "12,000"), ("10.000 - 12.000", "10,000 to 12,000"), ("3,5 %", "3.5%"), ("2024 [1]", "2024 [1]")],
+)
+def test_numbers_alone_never_call_the_model(phrase, english):
     translator, llm = scripted("should not be used")
-    assert translator.run(phrase, "en") == phrase
+    assert translator.run(phrase, "en") == english
     assert llm.prompts == []
+
+
+@pytest.mark.parametrize(
+    ("phrase", "english"),
+    [
+        ("10.000 bis 12.000", "10,000 to 12,000"),
+        ("Bis zu 12.000", "Up to 12,000"),
+        ("rund 4.000", "about 4,000"),
+        ("Zwischen 1.500 und 2.000", "Between 1,500 and 2,000"),
+        ("1,2 Milliarden Euro", "1.2 billion euros"),
+        ("mehr als 300", "more than 300"),
+        ("3,5 Prozent", "3.5 percent"),
+    ],
+)
+def test_an_amount_keeps_its_meaning_and_is_written_the_english_way_without_the_model(phrase, english):
+    translator, llm = scripted("should not be used")
+    assert translator.run(phrase, "en") == english
+    assert llm.prompts == []
+
+
+@pytest.mark.parametrize("phrase", ["4.000 Soldaten", "im Jahr 2024", "Kim Jong Un"])
+def test_an_amount_with_other_words_is_no_amount(phrase):
+    assert translate_amount(phrase, "en") is None
+
+
+def test_amounts_are_translated_into_english_only():
+    assert translate_amount("rund 4.000", "de") is None
 
 
 @pytest.mark.parametrize("target", ["fr", "", "EN", "english"])
@@ -126,6 +156,6 @@ def test_the_local_model_translates_a_german_phrase_into_english(corpus_settings
 
 
 def test_a_phrase_with_words_between_numbers_is_translated():
-    translator, llm = scripted("10.000 to 12.000")
-    assert translator.run("10.000 bis 12.000", "en") == "10.000 to 12.000"
+    translator, llm = scripted("10.000 soldiers until 2024")
+    assert translator.run("10.000 Soldaten bis 2024", "en") == "10.000 soldiers until 2024"
     assert len(llm.prompts) == 1
