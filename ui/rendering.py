@@ -47,7 +47,8 @@ JS = """
     if (folded) folded.open = true;
     document.querySelectorAll(".nq-passage.nq-active").forEach((el) => el.classList.remove("nq-active"));
     target.classList.add("nq-active");
-    target.scrollIntoView({behavior: "smooth", block: "center"});
+    // A window can be taller than the screen: bring its highlighted sentence into view.
+    (target.querySelector("mark.nq-support") || target).scrollIntoView({behavior: "smooth", block: "center"});
   }, true);
 }
 """

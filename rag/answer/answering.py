@@ -33,7 +33,7 @@ from rag.answer.completing import whole_fact
 from rag.answer.prompting import few_shot_prompt
 from rag.answer.quick import QuickAnswer, quick_answer
 from rag.answer.spans import NOT_FOUND, span_grammar
-from rag.answer.translating import Translator
+from rag.answer.translating import Translator, translate_amount
 from rag.models.llm import calling_llm
 from rag.retrieval.evidence import evidence
 from rag.retrieval.retrieving import Passage, Retriever, build_retriever, passages_language
@@ -220,7 +220,9 @@ class Answerer:
                 return NOT_FOUND  # refusal as a code path: the LLM is not asked at all
             options: dict[str, Any] = {"stop": ["\n\n", "\nQuestion:"]}
             if constrained:
-                options["grammar"] = span_grammar([_as_sentences(p.text) for p in passages])
+                options["grammar"] = span_grammar(
+                    [_as_sentences(p.text) for p in passages], max_words=self.settings.span_max_words
+                )
             return (
                 RunnableLambda(lambda x: {"passages": format_passages(x["passages"]), "question": x["question"]})
                 | self.prompt
@@ -299,7 +301,12 @@ class Answerer:
         if cited:
             phrase = whole_fact(phrase, cited[0].text)
         # Only across languages: a German phrase answers a German question as it is.
-        if self.translator is None or passages_language(cited or passages[:1]) == language:
+        if passages_language(cited or passages[:1]) == language:
+            return phrase + markers, phrase
+        # An amount needs no model: "Bis zu 12.000" is "Up to 12,000" with or without a translator.
+        if (amount := translate_amount(phrase, language)) is not None:
+            return amount + markers, phrase
+        if self.translator is None:
             return phrase + markers, phrase
         return self.translator.run(phrase, language) + markers, phrase
 

@@ -185,9 +185,9 @@ def test_a_follow_up_is_searched_as_a_standalone_question(corpus_settings):
     assert visible_text(searched) == "Searched for: How many North Korean soldiers were killed?"
     assert "User: How many North Korean soldiers are in Russia?" in llm.condense_prompts[-1][-1].content
     assert "Question: How many North Korean soldiers were killed?" in llm.answer_prompts[-1][-1].content
-    # The passage says "rund 4.000": the qualifier the model left out is put back (untranslated,
-    # as this answerer has no translator).
-    assert answer_text(second) == "rund 4,000 [1]" and "4.000" in visible_text(sources.body)
+    # The passage says "rund 4.000": the qualifier the model left out is put back, and the amount is
+    # put into English without a model (this answerer has no translator).
+    assert answer_text(second) == "about 4,000 [1]" and "4.000" in visible_text(sources.body)
 
 
 @pytest.mark.llm

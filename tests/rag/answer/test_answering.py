@@ -23,6 +23,7 @@ from rag.answer.answering import (
     is_refusal,
 )
 from rag.models.embedding import get_embeddings
+from rag.retrieval.evidence import evidence
 from rag.retrieval.retrieving import Passage, Retriever
 from rag.store import open_store
 
@@ -58,9 +59,14 @@ def make_answerer(settings, reply: str, llm_class=None) -> tuple[Answerer, Scrip
     return Answerer(settings, Retriever(store, settings.top_k), llm), llm
 
 
+def read(answerer: Answerer, question: str) -> list[Passage]:
+    """What the model reads for ``question``: the retrieved passages, or windows around them."""
+    return evidence(answerer.settings, answerer.retriever.store, answerer.retriever.run(question))
+
+
 def passage_with(answerer: Answerer, question: str, *words: str) -> int:
-    """The number the model sees on the first retrieved passage holding all ``words``."""
-    passages = answerer.retriever.run(question)
+    """The number the model sees on the first passage (or window) it reads holding all ``words``."""
+    passages = read(answerer, question)
     return next(n for n, p in enumerate(passages, start=1) if all(w in p.text for w in words))
 
 
@@ -256,11 +262,12 @@ def test_a_wrongly_numbered_citation_is_moved_to_the_passage_holding_the_phrase(
 
 def test_a_model_that_takes_grammars_gets_one_built_from_the_passages_it_reads(corpus_settings):
     question = "How many North Korean soldiers were sent to Russia?"
-    answerer, llm = make_answerer(corpus_settings, "10.000 bis 12.000 Soldaten [1]", GrammarLLM)
+    settings = corpus_settings.model_copy(update={"constrained_spans": True})
+    answerer, llm = make_answerer(settings, "10.000 bis 12.000 Soldaten [1]", GrammarLLM)
     llm.grammars = []
     answer = answerer.ask(question)
     [grammar] = llm.grammars
-    passages = answerer.retriever.run(question)
+    passages = read(answerer, question)
     assert (
         grammar.splitlines()[0]
         == "root ::= " + " | ".join(f"p{n}" for n in range(1, len(passages) + 1)) + ' | "NOT FOUND"'

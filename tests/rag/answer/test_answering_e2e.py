@@ -65,9 +65,14 @@ def squashed(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def test_a_german_answer_is_a_verbatim_span_of_the_passage_it_cites(answerer):
+@pytest.fixture(scope="module")
+def constrained(corpus_settings):
+    return build_answerer(corpus_settings.model_copy(update={"constrained_spans": True}))
+
+
+def test_a_german_answer_is_a_verbatim_span_of_the_passage_it_cites(constrained):
     # The grammar lets the model write only the passages' own words with that passage's [n].
-    answer = answerer.ask("Wer hat die nordkoreanischen Truppen entsandt?")
+    answer = constrained.ask("Wer hat die nordkoreanischen Truppen entsandt?")
     assert not answer.refused, answer.answer
     phrase = strip_markers(answer.answer)
     assert phrase and any(squashed(phrase) in squashed(c.text) for c in answer.citations), answer.answer
