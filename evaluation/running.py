@@ -176,8 +176,7 @@ class GoldSpans:
         span = self.paragraph(item)
         if span is None:  # the paragraph is not verbatim in the article as loaded: compare texts
             return " ".join(passage.text.split()) in " ".join(item.context.split())
-        overlap = min(passage.end, span[1]) - max(passage.start, span[0])
-        return overlap * 2 >= max(1, passage.end - passage.start)
+        return _overlap(passage, span) * 2 >= max(1, passage.end - passage.start)
 
     def is_read_hit(self, passage: Passage, item: QAItem) -> bool:
         """What the model reads holds the answer: a passage or window of the gold article with the gold
@@ -187,8 +186,7 @@ class GoldSpans:
         span = self.paragraph(item)
         if span is None or Path(passage.source).name != item.doc_file:
             return False
-        overlap = min(passage.end, span[1]) - max(passage.start, span[0])
-        return overlap * 2 >= span[1] - span[0]
+        return _overlap(passage, span) * 2 >= span[1] - span[0]
 
     def gold_passage(self, item: QAItem) -> Passage:
         """The gold paragraph as a passage, for measuring the answer step without retrieval."""
@@ -196,6 +194,11 @@ class GoldSpans:
         start, end = self.paragraph(item) or (0, len(item.context))
         path = str((self.corpus / item.doc_file).resolve())
         return Passage(item.context, path, item.doc_file, title, start, end, 1.0)
+
+
+def _overlap(passage: Passage, span: tuple[int, int]) -> int:
+    """Characters of ``passage`` inside ``span`` (article offsets); negative when they are apart."""
+    return min(passage.end, span[1]) - max(passage.start, span[0])
 
 
 def holds_gold(text: str, item: QAItem) -> bool:

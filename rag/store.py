@@ -44,6 +44,7 @@ MODEL_KEY = "newsqa_embedding_model"
 # The ``kind`` of the sentence records stored beside the passages: searched apart from passages.
 SENTENCE = "sentence"
 PASSAGES_ONLY = {"kind": {"$ne": SENTENCE}}
+#: Records fetched per request when paging through the collection: bounds memory for big indexes.
 PAGE = 5000
 DIM_KEY = "newsqa_dimension"
 

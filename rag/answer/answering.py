@@ -303,12 +303,10 @@ class Answerer:
         # Only across languages: a German phrase answers a German question as it is.
         if passages_language(cited or passages[:1]) == language:
             return phrase + markers, phrase
-        # An amount needs no model: "Bis zu 12.000" is "Up to 12,000" with or without a translator.
-        if (amount := translate_amount(phrase, language)) is not None:
-            return amount + markers, phrase
-        if self.translator is None:
-            return phrase + markers, phrase
-        return self.translator.run(phrase, language) + markers, phrase
+        if self.translator is not None:
+            return self.translator.run(phrase, language) + markers, phrase
+        # An amount needs no model: "Bis zu 12.000" is "Up to 12,000" even without a translator.
+        return (translate_amount(phrase, language) or phrase) + markers, phrase
 
     def ask(self, question: str, sources: list[str] | None = None) -> Answer:
         """The whole checked answer at once."""

@@ -15,8 +15,6 @@ from typing import Any
 from rag.store import Store, reading
 from rag.text.sentences import short_title
 
-#: Metadata rows fetched per request: bounds memory for big indexes (Chroma pages with offset).
-
 
 @dataclass(frozen=True)
 class ArticleInfo:
