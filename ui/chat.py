@@ -157,10 +157,13 @@ def respond(
                 shown += event.text
                 yield message_html(esc(shown), quick=quick, searched=searched), []
             elif isinstance(event, Answer):
-                quick = quick_html(quick_event, turn, done=True) if quick_event is not None else ""
+                # Once the answer is there, the quote above it is the sentence it rests on: the
+                # instant answer was only the closest sentence, and may be a neighbouring one.
+                quoted = event.support or quick_event
+                quick = quick_html(quoted, turn, done=True) if quoted is not None else ""
                 yield (
                     final_html(event, turn, quick=quick, searched=searched),
-                    [answer_sources(event, turn, quick_event)],
+                    [answer_sources(event, turn, quoted)],
                 )
             elif isinstance(event, QuickAnswer):
                 quick_event, quick = event, quick_html(event, turn)

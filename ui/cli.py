@@ -144,6 +144,9 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
         final = event
     assert final is not None
     print(final.answer)
+    # The sentence the answer rests on, when it is not the one the instant answer showed.
+    if final.support is not None and (quick is None or final.support.text != quick.text):
+        print(f"« {' '.join(final.support.text.split())} [{final.support.passage}]")
     if final.unsupported_numbers:
         print(f"  (!) not in the cited passages: {', '.join(final.unsupported_numbers)}")
     shown = {c.n for c in final.citations}

@@ -201,21 +201,28 @@ def passage_html(
     )
 
 
+def _span(quote: Any | None) -> tuple[int, int] | None:
+    start, end = getattr(quote, "start", None), getattr(quote, "end", None)
+    return (start, end) if isinstance(start, int) and isinstance(end, int) and start < end else None
+
+
 def answer_sources(answer: Answer, turn: str, quick: Any | None = None) -> Sources:
-    """The cited passages of ``answer`` (and the quick answer's passage, if not cited)."""
+    """The cited passages of ``answer`` (and the quoted sentence's passage, if not cited).
+
+    ``quick`` is the sentence quoted above the answer (the answer's support, or the instant answer):
+    it is the sentence marked in its passage, so the quote and the highlight always agree.
+    """
     parts = []
+    n = getattr(quick, "passage", None)
     for citation in answer.citations:
         if 0 < citation.n <= len(answer.passages):
-            parts.append(
-                passage_html(turn, citation.n, answer.passages[citation.n - 1], claim_for(answer.answer, citation.n))
-            )
+            span = _span(quick) if citation.n == n else None
+            claim = claim_for(answer.answer, citation.n)
+            parts.append(passage_html(turn, citation.n, answer.passages[citation.n - 1], claim, span=span))
     cited = {c.n for c in answer.citations}
-    n = getattr(quick, "passage", None)
     if isinstance(n, int) and 0 < n <= len(answer.passages) and n not in cited:
         label = f'<span class="{PREFIX}-quick-label">(quick answer)</span> '
-        start, end = getattr(quick, "start", None), getattr(quick, "end", None)
-        span = (start, end) if isinstance(start, int) and isinstance(end, int) and start < end else None
-        parts.append(passage_html(turn, n, answer.passages[n - 1], getattr(quick, "text", ""), label, span))
+        parts.append(passage_html(turn, n, answer.passages[n - 1], getattr(quick, "text", ""), label, _span(quick)))
     body = "".join(parts) or f'<p class="{PREFIX}-empty">No passage cited.</p>'
     return Sources(turn=turn, question=answer.question, body=body)
 

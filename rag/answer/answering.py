@@ -33,12 +33,14 @@ from rag.answer.completing import whole_fact
 from rag.answer.prompting import few_shot_prompt
 from rag.answer.quick import QuickAnswer, quick_answer
 from rag.answer.spans import NOT_FOUND, span_grammar
+from rag.answer.supporting import claim_for, sentence_with, supporting_span
 from rag.answer.translating import Translator, translate_amount
 from rag.models.llm import calling_llm
 from rag.retrieval.evidence import evidence
 from rag.retrieval.retrieving import Passage, Retriever, build_retriever, passages_language
 from rag.settings import Settings
 from rag.store import reading
+from rag.text.instructions import without_instructions
 from rag.text.language import detect_language, localise_numbers, message
 from rag.text.markers import marker_numbers, strip_markers
 from rag.text.sentences import short_title
@@ -57,7 +59,9 @@ HUMAN_PROMPT = """Passages:
 Question: {question}"""
 
 # Worked examples, sent as earlier turns of the conversation: a 1.5B model copies the form of an
-# example far more reliably than it follows a description. They are the same for every question,
+# example far more reliably than it follows a description. The second NOT FOUND shows that a number
+# of something else is no answer: with evidence windows the model otherwise gave "Up to 12,000"
+# (soldiers) for "How many tanks …?". They are the same for every question,
 # so llama.cpp keeps them in its prompt cache and they cost nothing after the first question.
 # The reply is always the passage's own words; rag.answer.translating puts it into the question's language.
 FEW_SHOT: list[tuple[str, str, str]] = [
@@ -71,6 +75,12 @@ FEW_SHOT: list[tuple[str, str, str]] = [
         "[1] (Neuer Bahnhof) Der neue Bahnhof in Graz soll im Herbst 2027 eröffnet werden.\n"
         "[2] (Neuer Bahnhof) Die Kosten liegen laut Stadt bei 1,2 Milliarden Euro.",
         "Who will pay for the station?",
+        NOT_FOUND,
+    ),
+    (
+        "[1] (Hafen Hamburg) Im Hafen wurden 2025 rund 7,8 Millionen Container umgeschlagen.\n"
+        "[2] (Hafen Hamburg) Mehr als 300 Schiffe warteten im Januar auf einen Liegeplatz.",
+        "How many cranes does the port have?",
         NOT_FOUND,
     ),
     (
@@ -133,6 +143,9 @@ class Answer:
     quick_answer: QuickAnswer | None = None
     # The answer as the cited passage writes it (before translation); empty for a refusal.
     quote: str = ""
+    # The sentence the answer rests on (in its first cited passage): what the chat quotes once the
+    # answer is there, in place of the instant answer's guess. None for a refusal.
+    support: QuickAnswer | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON object; later versions add keys but never rename these."""
@@ -146,6 +159,7 @@ class Answer:
             "language": self.language,
             "quick_answer": asdict(self.quick_answer) if self.quick_answer else None,
             "quote": self.quote,
+            "support": asdict(self.support) if self.support else None,
         }
 
 
@@ -168,10 +182,15 @@ def _as_sentences(text: str) -> str:
     return " ".join(line if line[-1] in ".!?:;\"'“”»«)" else line + "." for line in lines)
 
 
+def model_text(passage: Passage) -> str:
+    """The passage as the model reads it: whole sentences, without sentences that order the model about."""
+    return _as_sentences(without_instructions(passage.text))
+
+
 def format_passages(passages: list[Passage]) -> str:
     """Passages numbered from 1 as the model sees them, each headed by its article's short title."""
     return "\n".join(
-        f"[{i}] ({short_title(p.title)}) {_as_sentences(p.text)}" if p.title else f"[{i}] {_as_sentences(p.text)}"
+        f"[{i}] ({short_title(p.title)}) {model_text(p)}" if p.title else f"[{i}] {model_text(p)}"
         for i, p in enumerate(passages, start=1)
     )
 
@@ -221,7 +240,7 @@ class Answerer:
             options: dict[str, Any] = {"stop": ["\n\n", "\nQuestion:"]}
             if constrained:
                 options["grammar"] = span_grammar(
-                    [_as_sentences(p.text) for p in passages], max_words=self.settings.span_max_words
+                    [model_text(p) for p in passages], max_words=self.settings.span_max_words
                 )
             return (
                 RunnableLambda(lambda x: {"passages": format_passages(x["passages"]), "question": x["question"]})
@@ -332,6 +351,8 @@ class Answerer:
         if is_refusal(raw) or checked.unfounded:
             return Answer(question, message("not_found", language), True, [], [], timings, language, passages)
         citations = [_citation(n, passages[n - 1]) for n in checked.cited]
+        first = checked.cited[0] if checked.cited else None
+        support = _support(checked.answer, quote, first, passages[first - 1]) if first else None
         return Answer(
             question=question,
             answer=checked.answer,
@@ -342,6 +363,7 @@ class Answerer:
             language=language,
             passages=passages,
             quote=quote,
+            support=support,
         )
 
 
@@ -373,6 +395,17 @@ def _split_citations(text: str) -> tuple[str, str]:
     markers = "".join(f"[{n}]" for n in marker_numbers(text))
     phrase = strip_markers(text)
     return phrase, f" {markers}" if markers else ""
+
+
+def _support(answer: str, quote: str, n: int, passage: Passage) -> QuickAnswer | None:
+    """The sentence of passage ``n`` that holds the quoted words, else the one that best backs the claim."""
+    span = sentence_with(quote, passage.text) or supporting_span(claim_for(answer, n), passage.text)
+    if span is None:
+        return None
+    start, end = span
+    return QuickAnswer(
+        passage.text[start:end], n, start, end, passage.name, passage.title, passage.source, passage.score
+    )
 
 
 def _citation(n: int, p: Passage) -> Citation:

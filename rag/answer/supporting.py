@@ -13,9 +13,28 @@ Usage::
 
 from __future__ import annotations
 
+import re
+
 from rag.text.markers import MARKER
 from rag.text.numbers import support_score
 from rag.text.sentences import split_sentences
+
+
+def sentence_with(quote: str, passage: str) -> tuple[int, int] | None:
+    """Offsets of the sentence(s) of ``passage`` that hold ``quote`` word for word (spacing aside); None if none.
+
+    Usage: ``sentence_with("Bis zu 12.000", passage_text)``
+    """
+    words = quote.split()
+    if not words:
+        return None
+    pattern = re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
+    found = pattern.search(passage)
+    if not found:
+        return None
+    # A quote across a line break spans two "sentences" of the splitter: take them both.
+    touched = [(s, e) for s, e in split_sentences(passage) if s < found.end() and found.start() < e]
+    return (touched[0][0], touched[-1][1]) if touched else None
 
 
 def claim_for(answer: str, n: int) -> str:

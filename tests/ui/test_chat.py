@@ -267,6 +267,10 @@ def test_the_chat_handler_streams_the_message_then_shows_and_keeps_the_newest_so
     assert len(kept) == SOURCES_KEPT and kept[0].question == question and kept[1:] == older[:-1]
     newest = panel.split("</details>", 1)[0]
     assert question in visible_text(newest) and "nordkorea-soldaten-russland.txt" in visible_text(newest)
+    # Above the answer: the sentence that holds its numbers, also the one marked in the panel.
+    quoted = re.search(r'class="nq-quick nq-done">.*?<br>(.*?)<a', message, re.DOTALL).group(1)
+    marked = re.search(r'<mark class="nq-support">(.*?)</mark>', newest, re.DOTALL).group(1)
+    assert "12.000" in quoted and quoted.strip() == marked.strip()
 
 
 def test_the_articles_table_and_filter_list_what_the_index_holds(corpus_settings):

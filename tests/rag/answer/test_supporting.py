@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.supporting import claim_for, supporting_span
+from rag.answer.supporting import claim_for, sentence_with, supporting_span
 from tests.conftest import CORPUS
 
 ARTICLE = (CORPUS / "nordkorea-soldaten-russland.txt").read_text(encoding="utf-8")
@@ -32,3 +32,11 @@ def test_without_numbers_the_sentence_sharing_most_words_wins():
 
 def test_nothing_in_common_gives_no_sentence():
     assert supporting_span("99 elephants", ARTICLE) is None
+
+
+def test_the_sentence_holding_the_quoted_words_is_found_whatever_the_spacing():
+    passage = "Bis zu 12.000 Soldaten.\nWestliche Geheimdienste sprechen von 10.000 bis\n12.000 Soldaten. Rund 4.000 verletzt."
+    start, end = sentence_with("10.000 bis 12.000 Soldaten", passage)
+    assert passage[start:end].startswith("Westliche") and passage[start:end].endswith("Soldaten.")
+    assert sentence_with("20.000 Soldaten", passage) is None
+    assert sentence_with("", passage) is None
