@@ -93,6 +93,36 @@ def gemm_gflops(size: int = 1536, repeats: int = 8) -> dict[str, float]:
     return rates
 
 
+def int8_gemm_gops(threads: int = 0, size: int = 1536, repeats: int = 8) -> float:
+    """The int8 matrix-multiply rate of this CPU through ONNX Runtime's MatMulInteger (uint8 x int8).
+
+    The int8 embedding model's matrix products run on this kernel, so it bounds its tokens/s.
+    """
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    inputs = [
+        helper.make_tensor_value_info("a", TensorProto.UINT8, [size, size]),
+        helper.make_tensor_value_info("b", TensorProto.INT8, [size, size]),
+    ]
+    output = helper.make_tensor_value_info("y", TensorProto.INT32, [size, size])
+    graph = helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "gemm", inputs, [output])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feed = {
+        "a": rng.integers(0, 255, (size, size), dtype=np.uint8),
+        "b": rng.integers(-127, 127, (size, size), dtype=np.int8),
+    }
+    session.run(None, feed)
+    best = min(_timed(lambda: session.run(None, feed)) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
 def _timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()

@@ -231,7 +231,9 @@ def chunk_article(article: Article, count_tokens: CountTokens, settings: Setting
     Usage: ``docs = chunk_article(article, count_tokens, get_settings())``
 
     Metadata: ``source``, ``name``, ``title``, ``url`` and ``date`` (omitted when unknown:
-    Chroma accepts no None), ``start``/``end`` (offsets into ``article.text``) and ``chunk``.
+    Chroma accepts no None), ``start``/``end`` (offsets into ``article.text``), ``chunk``, and for
+    PDF and DOCX articles the ``page`` or ``paragraph`` (1-based) the passage starts in and the one it
+    ends in (``page_end``, ``paragraph_end``).
     """
     base: dict[str, str | int] = {
         "source": article.source,
@@ -246,10 +248,26 @@ def chunk_article(article: Article, count_tokens: CountTokens, settings: Setting
     return [
         Document(
             page_content=chunk.text,
-            metadata={**base, "start": chunk.start, "end": chunk.end, "chunk": chunk.index},
+            metadata={**base, "start": chunk.start, "end": chunk.end, "chunk": chunk.index, **_part(article, chunk)},
         )
         for chunk in chunks
     ]
+
+
+def _part(article: Article, chunk: Chunk) -> dict[str, int]:
+    """``{"page": 3, "page_end": 4}`` (PDF) or ``{"paragraph": 12, ...}`` (DOCX): the parts the chunk spans.
+
+    ``{}`` for formats without pages or paragraphs.
+    """
+    if not article.part_kind:
+        return {}
+    first = article.part_at(chunk.start) or 1
+    last = article.part_at(max(chunk.start, chunk.end - 1)) or first
+    return {article.part_kind: first, f"{article.part_kind}_end": last}
+
+
+#: Metadata that places one passage; a sentence record has its own offsets.
+_PASSAGE_ONLY = ("start", "end", "chunk", "page", "page_end", "paragraph", "paragraph_end")
 
 
 def sentence_documents(article: Article, passages: list[Document]) -> list[Document]:
@@ -264,7 +282,7 @@ def sentence_documents(article: Article, passages: list[Document]) -> list[Docum
     """
     if not passages:
         return []
-    base = {k: v for k, v in passages[0].metadata.items() if k not in ("start", "end", "chunk")}
+    base = {k: v for k, v in passages[0].metadata.items() if k not in _PASSAGE_ONLY}
     out = []
     for start, end in split_sentences(article.text):
         text = article.text[start:end]

@@ -31,7 +31,7 @@ from sqlalchemy import text
 from tqdm import tqdm
 
 from ingest.chunking import chunk_article, sentence_documents
-from ingest.loading import discover, load_file
+from ingest.loading import Skipped, discover, load_file
 from ingest.manifest import ManifestWriter, forget
 from ingest.report import IngestReport
 from rag.models.embedding import get_embeddings, load_tokenizer
@@ -77,8 +77,9 @@ def ingest(
     missing = [str(p) for p in roots if not p.exists()]
     if missing and len(missing) == len(roots):
         raise FileNotFoundError(f"No such file or folder: {', '.join(missing)}")
-    files, skipped = discover(roots)
-    report = IngestReport(files=len(files), skipped=list(skipped))
+    unread: list[Skipped] = []
+    files, skipped = discover(roots, unread)
+    report = IngestReport(files=len(files), skipped=list(skipped), unread=unread)
 
     with ingest_lock(settings), reading(settings):
         # Dropped before anything is written: a run that dies half-way must not leave a manifest

@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.loading import discover
+from ingest.loading import Skipped, discover
 from ingest.report import IngestReport
 from rag.models.cache import sha256_file
 from rag.settings import Settings
@@ -114,10 +114,11 @@ def unchanged_report(paths: Sequence[Path], settings: Settings) -> IngestReport 
     entry = data.get("ingests", {}).get(roots_key(roots)) if data else None
     if not isinstance(entry, dict):
         return None
-    files, skipped = discover(roots)
+    unread: list[Skipped] = []
+    files, skipped = discover(roots, unread)
     if skipped or len(files) != len(entry):
         return None
-    report = IngestReport(files=len(files))
+    report = IngestReport(files=len(files), unread=unread)
     for path in files:
         recorded = entry.get(os.path.abspath(path))
         if not recorded or not _same(path, recorded):

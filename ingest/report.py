@@ -9,6 +9,7 @@ Usage::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ingest.loading import Skipped
 
@@ -25,6 +26,8 @@ class IngestReport:
     unchanged: int = 0
     deleted: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    #: Files of types newsqa does not read, found in the ingested folders; ``reason`` is their type.
+    unread: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -34,11 +37,18 @@ class IngestReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when everything was ingested, 3 when it completed but skipped files."""
+        """0 when everything was ingested, 3 when it completed but skipped files.
+
+        Files of other types (``unread``) are named but do not change the status: a photo beside
+        the articles is not a failed article.
+        """
         return 3 if self.skipped else 0
 
     def summary(self) -> str:
         files = f"{len({s.path for s in self.skipped})} file(s) skipped" if self.skipped else "no files skipped"
+        if self.unread:
+            types = sorted({Path(u.path).suffix.lower() or "no suffix" for u in self.unread})
+            files += f"; {len(self.unread)} file(s) of other types not read ({', '.join(types)})"
         return (
             f"Ingested {self.articles} article(s) from {self.files} file(s) in {self.seconds:.1f} s: "
             f"{self.chunks} chunks{f' (+{self.sentences} sentences)' if self.sentences else ''}, {self.added} added, {self.unchanged} unchanged, "

@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(
         0, ge=0, le=1024, description="Passages per embedding batch; 0 = the backend's best (onnx-int8: 2, torch: 16)."
     )
+    pooling: Literal["off", "passages", "sentences"] = Field(
+        # XQuAD dev, 632 questions, hit@1/hit@4 EN | DE: off 0.896/0.979 | 0.943/0.994; sentences
+        # 0.886/0.973 | 0.946/0.994; passages 0.869/0.975 | 0.929/0.989 (docs/ingestion.md). 'sentences'
+        # embeds about half the tokens, but with it the instant answer to the shipped example "how many
+        # soldiers?" became the casualties sentence (4.000) instead of the 12.000 one: off until that is solved.
+        "off",
+        description="(onnx-int8) One encoder pass for passages and sentence vectors: 'passages' encodes each "
+        "sentence once and pools a passage's vector from its sentences' token vectors; 'sentences' encodes each "
+        "passage once and pools its sentences' vectors from the passage's token vectors; 'off' encodes both.",
+    )
     torch_threads: int = Field(0, ge=0, description="Threads for embedding (torch or ONNX Runtime); 0 = all cores.")
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
         # Measured (bench/ingest.py): 3.5x the torch tokens/s, cosine 0.995 to the float32 vectors,

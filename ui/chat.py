@@ -45,6 +45,7 @@ from typing import Any
 
 import gradio as gr
 
+from ingest.loading import SUPPORTED_SUFFIXES
 from rag.answer.answering import Answer, Answerer, QuestionError, Token, build_answerer, clean_question
 from rag.answer.condensing import Condenser, Turn, own_context
 from rag.answer.quick import QuickAnswer
@@ -77,8 +78,8 @@ GENERATIONS_AT_ONCE = 1
 #: Questions waiting beyond this get "queue full" at once instead of waiting for many minutes.
 QUEUE_SIZE = 100
 
-#: Article files the upload takes (what ingestion reads).
-UPLOAD_TYPES = [".txt", ".md", ".html", ".jsonl"]
+#: Article files the upload takes: exactly what ingestion reads.
+UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)
 #: Largest upload: a .jsonl feed of a few thousand articles; bounds what an upload puts on disk.
 MAX_UPLOAD = "20mb"
 
@@ -310,7 +311,7 @@ def build_app(settings: Settings, answerer: Answerer, condenser: Condenser | Non
                 column_widths=["48%", "16%", "16%", "20%"],
             )
             upload = gr.File(
-                label="Add articles (.txt, .md, .html, .jsonl)",
+                label=f"Add articles ({', '.join(UPLOAD_TYPES)})",
                 file_count="multiple",
                 file_types=UPLOAD_TYPES,
                 elem_id=f"{PREFIX}-upload",

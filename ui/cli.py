@@ -21,8 +21,12 @@ import logging
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings, get_settings
+
+if TYPE_CHECKING:
+    from ingest.report import IngestReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 
@@ -117,8 +121,15 @@ def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool
     from ingest.indexing import ingest
 
     report = ingest(paths or [settings.corpus_dir], settings, rebuild=rebuild, show_bar=not quiet)
+    return print_report(report)
+
+
+def print_report(report: IngestReport) -> int:
+    """Every skipped and every unread file on a line of its own, then the summary; returns the exit status."""
     for skipped in report.skipped:
         print(f"skipped {shown_path(skipped.path)}: {skipped.reason}", file=sys.stderr)
+    for unread in report.unread:
+        print(f"not read {shown_path(unread.path)}: {unread.reason}, not an article type", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
     return report.exit_code
 
@@ -151,7 +162,8 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
         print(f"  (!) not in the cited passages: {', '.join(final.unsupported_numbers)}")
     shown = {c.n for c in final.citations}
     for c in final.citations:
-        print(f"\n[{c.n}] {c.title} — {c.source}\n    {' '.join(c.text.split())}")
+        place = f", {c.place}" if c.place else ""
+        print(f"\n[{c.n}] {c.title} — {c.source}{place}\n    {' '.join(c.text.split())}")
     # The passage the instant answer quoted, when the answer cites another: its [n] must lead somewhere.
     if quick is not None and quick.passage not in shown and 0 < quick.passage <= len(final.passages):
         p = final.passages[quick.passage - 1]
@@ -235,8 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         # fraction of a second instead of the seconds those imports alone cost.
         report = unchanged_report(args.paths or [settings.corpus_dir], settings)
         if report is not None:
-            print(report.summary(), file=sys.stderr)
-            return report.exit_code
+            return print_report(report)
     from evaluation.dataset import QAFileError
     from evaluation.running import EvalSetupError
     from rag.answer.answering import QuestionError

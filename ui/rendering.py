@@ -192,7 +192,7 @@ def passage_html(
         where = (
             f'<a href="{esc(passage.url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(passage.url)}</a>'
         )
-    meta = where + (f" · {esc(passage.date)}" if passage.date else "")
+    meta = where + "".join(f" · {esc(part)}" for part in (passage.place, passage.date) if part)
     return (
         f'<article class="{PREFIX}-passage" id="{PREFIX}-{turn}-{n}">'
         f'<div title="{esc(passage.title)}"><strong>[{n}]</strong> {label}'

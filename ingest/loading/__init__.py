@@ -17,11 +17,15 @@ What ``Article.text`` holds (chunk offsets point into exactly this string):
 * ``.html``  the readable text of the main content (``<article>``/``<main>``/``<body>``), one
   paragraph per line, headline as the first line.
 * ``.jsonl`` each line's ``"text"`` value, normalised like ``.txt``.
+* ``.pdf``   the text layer, layout lines joined into paragraphs (one per line), pages joined so a
+  sentence runs across a page break; ``part_starts`` holds where each page begins.
+* ``.docx``  visible paragraphs, headings and table rows, one per line; ``part_starts`` holds where
+  each paragraph begins.
 
 Modules: :mod:`.model` (records), :mod:`.discovery` (folders and file checks), :mod:`.files`
 (reading one file), :mod:`.decoding` (bytes to text), :mod:`.titles`, :mod:`.registry` (suffix to
 parser, :func:`load_file`), and one per format: :mod:`.text`, :mod:`.markdown`, :mod:`.html`,
-:mod:`.jsonl`.
+:mod:`.jsonl`, :mod:`.pdf`, :mod:`.docx`.
 """
 
 from __future__ import annotations

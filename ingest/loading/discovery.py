@@ -15,17 +15,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.loading.model import Skipped
-from ingest.loading.registry import is_supported, unsupported_reason
+from ingest.loading.registry import file_type, is_supported, unsupported_reason
 
 
-def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Skipped]]:
+def discover(paths: Sequence[Path], unread: list[Skipped] | None = None) -> tuple[list[Path], list[Skipped]]:
     """Expand files and folders into the article files to load, in a stable order.
 
-    Usage: ``files, skipped = discover([Path("corpus"), Path("extra/article.html")])``
+    Usage: ``files, skipped = discover([Path("corpus"), Path("extra/article.html")], unread=[])``
 
     Folders are searched recursively (sorted, hidden files and folders skipped, symlinked folders
-    followed once so loops end). Files with other suffixes inside folders are ignored silently;
-    a file named explicitly with an unsupported suffix, a missing path, an unreadable folder, and
+    followed once so loops end). Files of other types inside folders are not loaded; each is
+    appended to ``unread`` with its type (``"PNG image (.png)"``), so the summary can name it.
+    A file named explicitly with an unsupported suffix, a missing path, an unreadable folder, and
     any article file that is a pipe, socket, device, broken link or link loop or whose name is not
     UTF-8 is reported as :class:`Skipped`. The same file reached twice is returned once.
     """
@@ -35,7 +36,7 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Skipped]]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = _walk(path, skipped)
+            found = _walk(path, skipped, unread)
         elif not path.exists() and not path.is_symlink():
             skipped.append(Skipped(str(path), "no such file or folder"))
             continue
@@ -86,8 +87,8 @@ def _file_problem(path: Path) -> str | None:
     return "device, not a regular file"
 
 
-def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
-    """Supported, non-hidden files under ``root``; folder errors are appended to ``skipped``."""
+def _walk(root: Path, skipped: list[Skipped], unread: list[Skipped] | None) -> list[Path]:
+    """Supported, non-hidden files under ``root``; folder errors go to ``skipped``, other types to ``unread``."""
 
     def on_error(error: OSError) -> None:
         where = error.filename or str(root)
@@ -112,9 +113,14 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
         visited.add((folder.st_dev, folder.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith(".") or not is_supported(Path(name)):
+            if name.startswith("."):
                 continue
             file = Path(dirpath) / name
+            if not is_supported(file):
+                if unread is not None:
+                    # Sniffed only when it is a regular file: opening a pipe would block.
+                    unread.append(Skipped(str(file), _file_problem(file) or file_type(file)))
+                continue
             # Pipes, sockets, devices and link loops in a folder are reported, never opened:
             # reading a pipe would block the ingestion forever.
             problem = _file_problem(file)

@@ -1,4 +1,11 @@
-""".html/.htm articles: readable text of ``<article>``/``<main>``/``<body>``, one paragraph per line.
+""".html/.htm articles: the main text (trafilatura) of the visible page, one paragraph per line.
+
+Chrome, code and hidden elements are removed first with BeautifulSoup (hidden text may carry
+instructions meant for the model). A page that marks its article (``<article>``, else ``<main>``) gives
+that element's readable text, one block per line. A page of plain ``<div>``s gives what trafilatura
+finds as its main text among teasers, comments, cookie banners and link lists (measured in
+bench/html_extraction.py: docs/ingestion.md), or the body's readable text if it finds nothing. The date comes from the page's meta tags, else from htmldate
+(JSON-LD included).
 
 Usage::
 
@@ -62,13 +69,20 @@ def parse(data: bytes, source: str, stem: str) -> Article:
     html = require_text(normalise_text(decode(data, charset)))
     del data
     soup = BeautifulSoup(html, "html.parser")
-    del html
     url = _canonical_url(soup)
-    date = _published_date(soup)
+    date = _published_date(soup) or _dated_by_htmldate(html)
+    del html
     root = _main_container(soup)
     title = _html_title(soup, root)
     _drop_invisible(soup)
-    text = _block_text(root)
+    text = ""
+    if root.name in ("body", "[document]"):
+        # No <article> or <main>: a page of plain <div>s, where the tag rules cannot tell teasers,
+        # comments and banners from the article. Hidden elements are gone before trafilatura sees
+        # the page: it keeps text a reader never sees.
+        text = _main_text(str(root))
+    if not text:
+        text = _block_text(root)
     if not text and root is not soup:
         text = _block_text(soup)
     if not text.strip():
@@ -79,6 +93,34 @@ def parse(data: bytes, source: str, stem: str) -> Article:
     if not text.startswith(title):
         text = f"{title}\n{text}"
     return Article(source=source, title=title, text=text, url=url, date=date)
+
+
+def _main_text(page: str) -> str:
+    """The article's text as trafilatura finds it (teasers, comments, banners and link lists left out).
+
+    Measured on realistic pages (bench/html_extraction.py, docs/ingestion.md): on pages of plain <div>s
+    the tag rules let every teaser, comment and banner through; trafilatura (favouring recall, which
+    keeps headings and lists) one phrase.
+    """
+    import trafilatura
+
+    text = trafilatura.extract(page, include_comments=False, include_tables=True, favor_recall=True)
+    lines = (" ".join(line.split()) for line in (text or "").splitlines())
+    # trafilatura marks list items with "- "; the item's words are the text.
+    return "\n".join(line.removeprefix("- ") for line in lines if line)
+
+
+def _dated_by_htmldate(html: str) -> str | None:
+    """The publication date htmldate finds (JSON-LD, meta tags, the URL, marked-up dates), or None.
+
+    No extensive search: a date guessed from the article's own text would be wrong as often as right.
+    """
+    from htmldate import find_date
+
+    try:
+        return find_date(html, extensive_search=False, original_date=True)
+    except (ValueError, TypeError):  # a page htmldate's parser cannot read: the date stays unknown
+        return None
 
 
 def _collapse(value: object) -> str:

@@ -8,8 +8,13 @@ Usage::
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+#: What a numbered part of a document is: a PDF's pages, a DOCX's paragraphs.
+PartKind = Literal["page", "paragraph"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,19 @@ class Article:
     text: str
     url: str | None = None
     date: str | None = None
+    #: Where each page (PDF) or paragraph (DOCX) begins in ``text``, so a passage can be cited as
+    #: "p. 3" or "¶ 12"; empty for formats without such parts.
+    part_starts: tuple[int, ...] = ()
+    part_kind: PartKind | None = None
+
+    def part_at(self, offset: int) -> int | None:
+        """The 1-based page or paragraph holding ``text[offset]``, or None without parts.
+
+        Usage: ``Article(..., part_starts=(0, 120), part_kind="page").part_at(130)  # -> 2``
+        """
+        if not self.part_starts:
+            return None
+        return bisect_right(self.part_starts, offset) or 1
 
     @property
     def name(self) -> str:

@@ -1,6 +1,6 @@
 """Which parser loads which suffix, and :func:`load_file`, the dispatcher that never raises.
 
-A new format (PDF, DOCX, ...) is one module with a ``parse(data, source, stem) -> Article`` (or a
+A new format is one module with a ``parse(data, source, stem) -> Article`` (or a
 ``load(path, source)`` for many articles per file) plus one entry in ``LOADERS``.
 
 Usage::
@@ -15,7 +15,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.loading import html, jsonl, markdown, text
+from ingest.loading import docx, html, jsonl, markdown, pdf, text
+from ingest.loading.decoding import binary_kind
 from ingest.loading.files import read_bytes
 from ingest.loading.model import Article, Skipped, Unreadable
 
@@ -45,6 +46,8 @@ LOADERS: dict[str, Loader] = {
     ".html": whole_file(html.parse),
     ".htm": whole_file(html.parse),
     ".jsonl": jsonl.load,
+    ".pdf": whole_file(pdf.parse),
+    ".docx": whole_file(docx.parse),
 }
 SUPPORTED_SUFFIXES = tuple(LOADERS)
 
@@ -65,12 +68,30 @@ def unsupported_reason(path: Path) -> str:
     return f"unsupported file type '{path.suffix or 'no suffix'}' (supported: {', '.join(SUPPORTED_SUFFIXES)})"
 
 
+def file_type(path: Path) -> str:
+    """What kind of file ``path`` looks like, for naming a file newsqa does not read.
+
+    Usage: ``file_type(Path("photo.png"))  # -> "PNG image (.png)"``; ``"'.odt' file"`` when unknown.
+
+    Only call it for regular files: it reads the first bytes.
+    """
+    suffix = path.suffix.lower()
+    try:
+        with path.open("rb") as handle:
+            kind = binary_kind(handle.read(16))
+    except OSError:
+        kind = None
+    if kind:
+        return f"{kind} ({suffix})" if suffix else kind
+    return f"'{suffix}' file" if suffix else "file without a suffix"
+
+
 def load_file(path: Path) -> tuple[list[Article], list[Skipped]]:
     """Load the articles in one file; bad content becomes :class:`Skipped`, never an exception.
 
     Usage: ``articles, skipped = load_file(Path("corpus/nordkorea-soldaten-russland.txt"))``
 
-    A ``.txt``, ``.md`` or ``.html`` file gives at most one article; a ``.jsonl`` file one per
+    A ``.txt``, ``.md``, ``.html``, ``.pdf`` or ``.docx`` file gives at most one article; a ``.jsonl`` file one per
     good line (bad lines are reported one by one, the good ones still load).
     """
     path = Path(path)

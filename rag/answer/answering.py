@@ -118,6 +118,9 @@ class Citation:
     score: float
     url: str | None = None
     date: str | None = None
+    page: int | None = None  # the PDF page the passage starts on
+    paragraph: int | None = None  # the DOCX paragraph the passage starts in
+    place: str = ""  # the pages or paragraphs it spans, for people: "pp. 3–4", "¶ 12"
 
 
 @dataclass(frozen=True)
@@ -420,6 +423,9 @@ def _citation(n: int, p: Passage) -> Citation:
         score=round(p.score, 4),
         url=p.url,
         date=p.date,
+        page=p.page,
+        paragraph=p.paragraph,
+        place=p.place,
     )
 
 

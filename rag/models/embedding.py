@@ -23,10 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.models.e5_convert import E5_DIMENSION, ensure_e5_model
+from rag.models.onnx_e5 import unit_rows
 from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings
+from rag.text.sentences import split_sentences
 
 if TYPE_CHECKING:  # torch and sentence-transformers take seconds to import; load them on first use.
     from sentence_transformers import SentenceTransformer
@@ -43,6 +46,9 @@ BACKENDS = ("torch", "onnx-int8")
 DEFAULT_BATCH = {"torch": 16, "onnx-int8": 2}
 # Question vectors kept per process: the quick answer embeds the question the retriever just did.
 _QUERY_CACHE_SIZE = 64
+# Sentence token sums kept for pooling (384 floats each, 6 MB): a few articles' worth, across
+# LangChain's embedding calls.
+_SENTENCE_CACHE_SIZE = 4096
 
 
 def _resolve(model: str, model_dir: Path) -> str:
@@ -127,6 +133,7 @@ class PassageEmbeddings(Embeddings):
         batch_size: int = 0,
         threads: int = 0,
         backend: str = "torch",
+        pooling: str = "off",
     ) -> None:
         """
         Args:
@@ -136,6 +143,10 @@ class PassageEmbeddings(Embeddings):
             batch_size: passages per encoder call, 0 = the backend's best.
             threads: encoder threads, 0 = all cores.
             backend: ``"torch"`` (sentence-transformers) or ``"onnx-int8"``.
+            pooling: (onnx-int8) ``"passages"``: encode each sentence of a passage once and pool the
+                passage's vector from its sentences' token vectors; ``"sentences"``: encode each passage
+                once and pool its sentences' vectors from its token vectors; either way the sentence
+                records cost no second pass. ``"off"``: every text encoded whole.
         """
         if backend not in BACKENDS:
             raise ValueError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -146,6 +157,10 @@ class PassageEmbeddings(Embeddings):
         self.passage_prefix = passage_prefix
         self.batch_size = batch_size or DEFAULT_BATCH[backend]
         self.threads = threads
+        self.pooling = pooling if backend == "onnx-int8" else "off"
+        # Sentence -> the sum of its token vectors: a passage's sentences come again as sentence
+        # records and in the overlapping neighbour passage, often in the next call.
+        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
         self._st: SentenceTransformer | None = None
         self._onnx: OnnxEncoder | None = None
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
@@ -163,6 +178,7 @@ class PassageEmbeddings(Embeddings):
             batch_size=settings.embedding_batch_size,
             threads=settings.torch_threads,
             backend=settings.embedding_backend,
+            pooling=settings.pooling,
         )
 
     @property
@@ -227,7 +243,67 @@ class PassageEmbeddings(Embeddings):
         """
         if not texts:
             return []
+        if self.pooling == "passages":
+            return self._pooled(list(texts)).tolist()
+        if self.pooling == "sentences":
+            return self._pooled_sentences(list(texts)).tolist()
         return self._encode(list(texts), self.passage_prefix)
+
+    def _pooled(self, texts: list[str]) -> np.ndarray:
+        """Each text's vector pooled from the token vectors of its sentences, each sentence encoded once."""
+        pieces = [[text[s:e] for s, e in split_sentences(text)] or [text] for text in texts]
+        with self._lock:
+            todo = list(dict.fromkeys(p for ps in pieces for p in ps if p not in self._sentences))
+        if todo:
+            sums, _ = self.onnx_encoder().token_sums([self.passage_prefix + p for p in todo], self.batch_size)
+            with self._lock:
+                self._sentences.update(zip(todo, sums))
+        with self._lock:
+            totals = np.stack([np.sum([self._sentences[p] for p in ps], axis=0) for ps in pieces])
+            for ps in pieces:
+                for p in ps:
+                    self._sentences.move_to_end(p)
+            while len(self._sentences) > _SENTENCE_CACHE_SIZE:
+                self._sentences.popitem(last=False)
+        return unit_rows(totals)
+
+    def _pooled_sentences(self, texts: list[str]) -> np.ndarray:
+        """Passages encoded whole; a sentence seen in an encoded passage pooled from its tokens there."""
+        spans = [split_sentences(text) for text in texts]
+        with self._lock:
+            todo = [i for i, text in enumerate(texts) if len(spans[i]) > 1 or text not in self._sentences]
+        # Passages first: the sentence records of the same call then find their tokens.
+        todo.sort(key=lambda i: len(spans[i]) <= 1)
+        out = np.empty((len(texts), E5_DIMENSION), dtype=np.float32)
+        passages = [i for i in todo if len(spans[i]) > 1]
+        shift = len(self.passage_prefix)
+        for i, (states, offsets) in zip(
+            passages,
+            self.onnx_encoder().token_states([self.passage_prefix + texts[i] for i in passages], self.batch_size),
+        ):
+            out[i] = states.sum(axis=0)
+            ends = np.array([end for _, end in offsets])
+            special = np.array([start == end == 0 for start, end in offsets])
+            with self._lock:
+                for start, end in spans[i]:
+                    # A token belongs to the sentence its last character is in ("▁Die" holds the space before).
+                    inside = (ends > start + shift) & (ends <= end + shift) & ~special
+                    if inside.any():
+                        self._sentences[texts[i][start:end]] = states[inside].sum(axis=0)
+        rest = [i for i in range(len(texts)) if i not in set(passages)]
+        with self._lock:
+            missing = [i for i in rest if texts[i] not in self._sentences]
+        if missing:
+            sums, _ = self.onnx_encoder().token_sums([self.passage_prefix + texts[i] for i in missing], self.batch_size)
+            out[missing] = sums
+        with self._lock:
+            for i in rest:
+                if i not in missing:
+                    out[i] = self._sentences[texts[i]]
+                    self._sentences.move_to_end(texts[i])
+            while len(self._sentences) > _SENTENCE_CACHE_SIZE:
+                self._sentences.popitem(last=False)
+        return unit_rows(out)
 
     def embed_query(self, text: str) -> list[float]:
         """Query vector.
@@ -262,6 +338,7 @@ def _get_embeddings(
     batch_size: int,
     threads: int,
     backend: str,
+    pooling: str,
 ) -> PassageEmbeddings:
     return PassageEmbeddings(
         model,
@@ -271,6 +348,7 @@ def _get_embeddings(
         batch_size=batch_size,
         threads=threads,
         backend=backend,
+        pooling=pooling,
     )
 
 
@@ -287,4 +365,5 @@ def get_embeddings(settings: Settings) -> PassageEmbeddings:
         settings.embedding_batch_size,
         settings.torch_threads,
         settings.embedding_backend,
+        settings.pooling,
     )

@@ -188,25 +188,96 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """``(len(texts), dim)`` float32 unit vectors, in the order of ``texts``."""
-        encodings = [_cut(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]))
-        out: np.ndarray | None = None
-        for first in range(0, len(order), batch_size):
-            chunk = order[first : first + batch_size]
-            width = max(len(encodings[i]) for i in chunk)
-            ids = np.full((len(chunk), width), _PAD_ID, dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for row, i in enumerate(chunk):
-                n = len(encodings[i])
-                ids[row, :n] = encodings[i]
+        sums, _ = self.token_sums(texts, batch_size)
+        return unit_rows(sums)
+
+    def token_sums(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """The sum of each text's token vectors and its token count, in the order of ``texts``.
+
+        e5 mean-pools, so the sums of several texts added up and normalised are the vector of their
+        tokens pooled together: one pass over a passage's sentences gives the sentence vectors and the
+        passage's.
+
+        Usage: ``sums, counts = encoder.token_sums(["passage: Satz eins.", "passage: Satz zwei."])``
+        """
+        sums: np.ndarray | None = None
+
+        def keep(i: int, states: np.ndarray) -> None:
+            nonlocal sums
+            if sums is None:
+                sums = np.empty((len(texts), states.shape[1]), dtype=np.float32)
+            sums[i] = states.sum(axis=0)
+
+        encodings = self._run(texts, batch_size, keep)
+        counts = np.array([len(e) for e in encodings], dtype=np.int64)
+        return (sums if sums is not None else np.zeros((0, 0), dtype=np.float32)), counts
+
+    def token_states(
+        self, texts: Sequence[str], batch_size: int = 32
+    ) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+        """Each text's token vectors ``(tokens, dim)`` with the tokens' character offsets in the text.
+
+        Special tokens have offsets ``(0, 0)``; the mean of a text's rows is its e5 vector.
+
+        Usage: ``[(states, offsets)] = encoder.token_states(["passage: Satz eins. Satz zwei."])``
+        """
+        states: list[np.ndarray | None] = [None] * len(texts)
+
+        def keep(i: int, rows: np.ndarray) -> None:
+            states[i] = rows.copy()
+
+        encodings = self._run(texts, batch_size, keep)
+        return [(rows, offsets) for rows, (_, offsets) in zip(states, encodings)]  # type: ignore[misc]
+
+    def _run(self, texts: Sequence[str], batch_size: int, keep) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Run the model over ``texts`` in length-sorted batches; ``keep(i, token rows)`` gets each text's output."""
+        encodings = []
+        for e in self.tokenizer.encode_batch(list(texts)):
+            ids = _cut(e.ids)
+            encodings.append((ids, [*e.offsets[: len(ids) - 1], e.offsets[-1]] if len(ids) < len(e.ids) else e.offsets))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i][0]))
+        for chunk in _batches([len(encodings[i][0]) for i in order], batch_size):
+            rows = [order[k] for k in chunk]
+            width = max(len(encodings[i][0]) for i in rows)
+            ids = np.full((len(rows), width), _PAD_ID, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for row, i in enumerate(rows):
+                n = len(encodings[i][0])
+                ids[row, :n] = encodings[i][0]
                 mask[row, :n] = 1
             hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
-            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            if out is None:
-                out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
-            out[chunk] = pooled
+            for row, i in enumerate(rows):
+                keep(i, hidden[row, : len(encodings[i][0])])
             with self._lock:
                 self.tokens_embedded += int(mask.sum())
-        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+        return encodings
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (a zero row stays zero).
+
+    Usage: ``unit_rows(sums)  # mean pooling and L2 normalisation in one: the count cancels``
+    """
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+#: Tokens (padded width x rows) one encoder call takes when many short texts come at once.
+BATCH_TOKENS = 256
+
+
+def _batches(lengths: Sequence[int], batch_size: int) -> list[range]:
+    """Consecutive index ranges over ``lengths`` (sorted ascending) for one encoder call each.
+
+    At most ``batch_size`` texts a call, or more short ones while the padded batch stays within
+    :data:`BATCH_TOKENS`: int8 ONNX Runtime is fastest on small working sets, and a call costs a
+    fixed overhead that short sentences would otherwise pay one or two at a time.
+    """
+    out: list[range] = []
+    first = 0
+    while first < len(lengths):
+        stop = first + 1
+        while stop < len(lengths) and (stop - first < batch_size or (stop - first + 1) * lengths[stop] <= BATCH_TOKENS):
+            stop += 1
+        out.append(range(first, stop))
+        first = stop
+    return out

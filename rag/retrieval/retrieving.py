@@ -54,6 +54,24 @@ class Passage:
     score: float  # cosine similarity to the question
     url: str | None = None
     date: str | None = None
+    page: int | None = None  # the PDF pages the passage spans
+    page_end: int | None = None
+    paragraph: int | None = None  # the DOCX paragraphs the passage spans
+    paragraph_end: int | None = None
+
+    @property
+    def place(self) -> str:
+        """Where the passage sits in its document: ``"p. 3"``, ``"pp. 3–4"``, ``"¶ 12–13"``, or ``""``.
+
+        Usage: ``f"{passage.name}, {passage.place}"``
+        """
+        for first, last, one, many in (
+            (self.page, self.page_end, "p.", "pp."),
+            (self.paragraph, self.paragraph_end, "¶", "¶"),
+        ):
+            if first:
+                return f"{many} {first}–{last}" if last and last != first else f"{one} {first}"
+        return ""
 
     @classmethod
     def from_document(cls, doc: Document, score: float) -> Passage:
@@ -68,6 +86,10 @@ class Passage:
             score=float(score),
             url=meta.get("url"),
             date=meta.get("date"),
+            page=meta.get("page"),
+            page_end=meta.get("page_end"),
+            paragraph=meta.get("paragraph"),
+            paragraph_end=meta.get("paragraph_end"),
         )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunking import Chunk, chunk_article, chunk_text, split_sentences
+from ingest.chunking import Chunk, chunk_article, chunk_text, sentence_documents, split_sentences
 from ingest.loading import Article, discover, load_file
 from rag.settings import Settings
 
@@ -287,6 +287,27 @@ def test_chunk_article_documents_and_metadata() -> None:
         assert "date" not in meta
         assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
         assert words(doc.page_content) <= 16
+
+
+def test_pdf_chunks_carry_the_pages_they_span_and_sentence_records_do_not() -> None:
+    pages = [
+        "Schnee in Tirol\nEs schneit seit drei Tagen ohne Pause. Die Straßen",
+        "sind gesperrt.",
+        "Die Lage bleibt ernst.",
+    ]
+    starts, text = [], ""
+    for page in pages:
+        starts.append(len(text) + (1 if text else 0))
+        text = f"{text} {page}" if text else page
+    article = Article(source="/a.pdf", title="Schnee", text=text, part_starts=tuple(starts), part_kind="page")
+    docs = chunk_article(article, words, Settings(chunk_tokens=16, chunk_overlap_sentences=0))
+    spans = [(d.page_content, d.metadata["page"], d.metadata["page_end"]) for d in docs]
+    assert spans == [
+        ("Schnee in Tirol\nEs schneit seit drei Tagen ohne Pause. Die Straßen sind gesperrt.", 1, 2),
+        ("Die Lage bleibt ernst.", 3, 3),
+    ]
+    sentences = sentence_documents(article, docs)
+    assert sentences and not any("page" in s.metadata or "page_end" in s.metadata for s in sentences)
 
 
 def test_chunk_article_uses_settings_chunk_tokens() -> None:

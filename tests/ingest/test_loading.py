@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest.loading import SUPPORTED_SUFFIXES, Article, Skipped, discover, load_file
+from ingest.report import IngestReport
 
 CORPUS_ARTICLE = Path(__file__).resolve().parents[2] / "corpus" / "nordkorea-soldaten-russland.txt"
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00"
@@ -279,7 +280,8 @@ def test_html_og_url_time_element_and_title_tag(tmp_path: Path) -> None:
     assert article.title == "Schnee in Tirol"
     assert article.url == "https://ex.org/s"
     assert article.date == "2025-01-05"
-    assert article.text == "Schnee in Tirol\nEs schneit seit Tagen.\n5. Jänner"
+    # no <article> or <main>: trafilatura's main text, without the dateline
+    assert article.text == "Schnee in Tirol\nEs schneit seit Tagen."
 
 
 def test_html_prefers_main_over_body(tmp_path: Path) -> None:
@@ -373,24 +375,39 @@ def test_empty_jsonl_is_skipped(tmp_path: Path) -> None:
 # --- discover -----------------------------------------------------------------------------
 
 
-def test_discover_recurses_sorted_and_skips_hidden_and_unsupported(tmp_path: Path) -> None:
-    names = "b.txt a.md c.HTML sub/z.jsonl sub/deeper/y.htm .hidden.txt .git/x.txt notes.pdf "
-    for name in (names + "image.png sub/readme").split():
+def test_discover_recurses_sorted_skips_hidden_and_names_other_types_with_their_type(tmp_path: Path) -> None:
+    names = "b.txt a.md c.HTML sub/z.jsonl sub/deeper/y.htm .hidden.txt .git/x.txt e.PDF d.docx "
+    for name in (names + "sub/readme notes.odt").split():
         write(tmp_path / name, "x")
-    files, skipped = discover([tmp_path])
+    write(tmp_path / "image.png", PNG_HEADER)
+    unread: list[Skipped] = []
+    files, skipped = discover([tmp_path], unread)
     found = [f.relative_to(tmp_path).as_posix() for f in files]
-    assert found == ["a.md", "b.txt", "c.HTML", "sub/z.jsonl", "sub/deeper/y.htm"]
+    assert found == ["a.md", "b.txt", "c.HTML", "d.docx", "e.PDF", "sub/z.jsonl", "sub/deeper/y.htm"]
     assert skipped == []
+    assert unread == [
+        Skipped(str(tmp_path / "image.png"), "PNG image (.png)"),
+        Skipped(str(tmp_path / "notes.odt"), "'.odt' file"),
+        Skipped(str(tmp_path / "sub" / "readme"), "file without a suffix"),
+    ]
+
+
+def test_unread_files_are_named_in_the_summary_but_are_no_failure() -> None:
+    report = IngestReport(
+        files=1, articles=1, unread=[Skipped("/n/a.png", "PNG image (.png)"), Skipped("/n/b.odt", "x")]
+    )
+    assert report.summary().endswith("no files skipped; 2 file(s) of other types not read (.odt, .png).")
+    assert report.exit_code == 0
 
 
 def test_discover_reports_missing_and_explicit_unsupported_paths(tmp_path: Path) -> None:
-    pdf = write(tmp_path / "report.pdf", b"%PDF-1.4")
+    odt = write(tmp_path / "report.odt", b"PK\x03\x04")
     txt = write(tmp_path / "a.txt", "x")
-    files, skipped = discover([tmp_path / "missing", pdf, txt, txt])
+    files, skipped = discover([tmp_path / "missing", odt, txt, txt])
     assert files == [txt]
     assert skipped[0] == Skipped(str(tmp_path / "missing"), "no such file or folder")
-    assert skipped[1].path == str(pdf)
-    assert skipped[1].reason.startswith("unsupported file type '.pdf'")
+    assert skipped[1].path == str(odt)
+    assert skipped[1].reason.startswith("unsupported file type '.odt'")
     assert all(suffix in skipped[1].reason for suffix in SUPPORTED_SUFFIXES)
 
 

@@ -46,6 +46,7 @@ from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import open_client, open_store
 from tests.conftest import ROOT
+from tests.ingest.documents import docx_bytes, pdf_bytes
 
 GiB = 1024**3
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -92,8 +93,10 @@ def write(folder: Path, name: str | bytes, data: bytes) -> None:
         handle.write(data)
 
 
-def make_hostile_folder(folder: Path, unreadable: bool) -> tuple[dict[str, str], dict[str, list[str]], set[str]]:
-    """Write the hostile files; returns (good sources, bad name -> reasons, silently ignored names).
+def make_hostile_folder(folder: Path, unreadable: bool) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
+    """Write the hostile files; returns (good sources, bad name -> reasons, not loaded name -> type or "").
+
+    A type means the file must be named as not read with it; "" that it is ignored without a word.
 
     Good sources are relative to ``folder``; reasons are substrings the report line must contain.
     """
@@ -192,7 +195,21 @@ def make_hostile_folder(folder: Path, unreadable: bool) -> tuple[dict[str, str],
         "über Villach",
     )
 
+    ok(
+        "bericht.pdf",
+        pdf_bytes([["Hochwasser in Tirol", "Der Inn trat in Kufstein über die Ufer, 300 Keller"], ["liefen voll."]]),
+        "300 Keller liefen voll",
+    )
+    ok(
+        "bericht.docx",
+        docx_bytes([("Title", "Lawinen in Vorarlberg"), ("Normal", "Im Montafon gingen drei Lawinen ab.")]),
+        "drei Lawinen",
+    )
+
     # --- bad: empty, binary, undecodable, markup without text ---------------------------------
+    no("passwort.pdf", pdf_bytes([["Geheim", "Nur mit Passwort."]], user_password="x"), "encrypted PDF")
+    no("scan.pdf", pdf_bytes([[]]), "scanned PDF without text")
+    no("kaputt.docx", b"PK\x03\x04" + random.Random(4).randbytes(800), "damaged DOCX")
     no("leer.txt", b"", "empty file")
     no("nur leerzeichen.txt", b"  \n\t \r\n  ", "empty file (only whitespace)")
     no("leer.md", b"", "empty file")
@@ -240,11 +257,13 @@ def make_hostile_folder(folder: Path, unreadable: bool) -> tuple[dict[str, str],
         (folder / "gesperrter ordner").chmod(0)
         no("gesperrter ordner", None, "permission denied (cannot list folder)")
 
-    # --- ignored without a word: not article files ---------------------------------------------
+    # --- not article files: named as not read with their type, or (hidden) ignored ------------
     write(folder, "bild.png", PNG)
+    write(folder, "notizen.odt", b"PK\x03\x04" + bytes(100))
     write(folder, ".versteckt.txt", b"Versteckt\nNicht ingestieren.")
     os.symlink(".", folder / "ordner schleife")  # a folder loop: walked once
-    ignored = {"bild.png", ".versteckt.txt", "ordner schleife"}
+    ignored = {"bild.png": "PNG image (.png)", "notizen.odt": "ZIP archive or Office/EPUB document (.odt)"}
+    ignored |= {".versteckt.txt": "", "ordner schleife": ""}
     return good, bad, ignored
 
 
@@ -313,6 +332,9 @@ def test_newsqa_ingest_reports_every_hostile_file_once_and_ingests_the_good_ones
         for reason in reasons:
             assert sum(reason in line for line in got) == 1, f"{path}: {got} should say {reason!r} once"
     assert f"{len(bad)} file(s) skipped" in stderr
+    not_read = {line.removeprefix("not read ") for line in stderr.splitlines() if line.startswith("not read ")}
+    assert not_read == {f"{folder}/{name}: {kind}, not an article type" for name, kind in ignored.items() if kind}
+    assert "2 file(s) of other types not read (.odt, .png)" in stderr
 
     store = open_store(settings, get_embeddings(settings))
     got = store.collection.get(include=["documents", "metadatas"])

@@ -19,7 +19,10 @@ TEXTS = [
 def backends(settings) -> tuple[PassageEmbeddings, PassageEmbeddings]:
     return (
         PassageEmbeddings.from_settings(settings.model_copy(update={"embedding_backend": "torch"})),
-        PassageEmbeddings.from_settings(settings.model_copy(update={"embedding_backend": "onnx-int8"})),
+        # Each text encoded whole, as torch does (pooled passages: tests/rag/models/test_embedding.py).
+        PassageEmbeddings.from_settings(
+            settings.model_copy(update={"embedding_backend": "onnx-int8", "pooling": "off"})
+        ),
     )
 
 
@@ -46,6 +49,17 @@ def test_batches_are_length_sorted_but_come_back_in_input_order(settings):
     # the ranking a retriever sees is the model's: the related sentence is nearest to the question
     query = np.array(onnx_emb.embed_query("Wie viele Soldaten schickte Nordkorea?"))
     assert int(np.argmax(together[:3] @ query)) == 0
+
+
+def test_batches_take_more_short_texts_within_a_token_budget():
+    from rag.models.onnx_e5 import BATCH_TOKENS, _batches
+
+    lengths = [10] * 30 + [100, 100, 100, 400]
+    batches = _batches(lengths, batch_size=2)
+    assert [i for b in batches for i in b] == list(range(len(lengths)))  # every text once, in order
+    assert max(len(b) * max(lengths[i] for i in b) for b in batches if len(b) > 2) <= BATCH_TOKENS
+    # 25 short texts fill one call; long ones go batch_size at a time, as before
+    assert [len(b) for b in batches] == [BATCH_TOKENS // 10, 5, 2, 2]
 
 
 def test_the_export_is_built_into_the_model_cache_and_kept(settings):
