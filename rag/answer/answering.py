@@ -59,9 +59,7 @@ HUMAN_PROMPT = """Passages:
 Question: {question}"""
 
 # Worked examples, sent as earlier turns of the conversation: a 1.5B model copies the form of an
-# example far more reliably than it follows a description. The second NOT FOUND shows that a number
-# of something else is no answer: with evidence windows the model otherwise gave "Up to 12,000"
-# (soldiers) for "How many tanks …?". They are the same for every question,
+# example far more reliably than it follows a description. They are the same for every question,
 # so llama.cpp keeps them in its prompt cache and they cost nothing after the first question.
 # The reply is always the passage's own words; rag.answer.translating puts it into the question's language.
 FEW_SHOT: list[tuple[str, str, str]] = [
@@ -75,12 +73,6 @@ FEW_SHOT: list[tuple[str, str, str]] = [
         "[1] (Neuer Bahnhof) Der neue Bahnhof in Graz soll im Herbst 2027 eröffnet werden.\n"
         "[2] (Neuer Bahnhof) Die Kosten liegen laut Stadt bei 1,2 Milliarden Euro.",
         "Who will pay for the station?",
-        NOT_FOUND,
-    ),
-    (
-        "[1] (Hafen Hamburg) Im Hafen wurden 2025 rund 7,8 Millionen Container umgeschlagen.\n"
-        "[2] (Hafen Hamburg) Mehr als 300 Schiffe warteten im Januar auf einen Liegeplatz.",
-        "How many cranes does the port have?",
         NOT_FOUND,
     ),
     (
