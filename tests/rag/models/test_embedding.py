@@ -127,22 +127,25 @@ def test_long_text_is_not_truncated_by_the_counting_tokenizer(emb_settings: Sett
 
 # --- passages pooled from their sentences (onnx-int8) -------------------------------------------------
 
-PASSAGE = (
-    "Nun ist es offiziell: nordkoreanische Soldaten kämpfen an der Seite von Russland. Westliche "
-    "Geheimdienste sprechen von 10.000 bis 12.000 Soldaten. Die USA sind alarmiert."
-)
+SENTENCES = [
+    "Nun ist es offiziell: nordkoreanische Soldaten kämpfen an der Seite von Russland.",
+    "Westliche Geheimdienste sprechen von 10.000 bis 12.000 Soldaten.",
+    "Die USA sind alarmiert.",
+]
+PASSAGE = " ".join(SENTENCES)
+
+
+def pooling_pair(model_dir: Path, pooling: str) -> tuple[PassageEmbeddings, PassageEmbeddings]:
+    """Embeddings pooling as ``pooling`` and the same model encoding every text whole."""
+    settings = Settings(model_dir=model_dir, embedding_backend="onnx-int8", pooling=pooling)
+    whole = PassageEmbeddings.from_settings(settings.model_copy(update={"pooling": "off"}))
+    return PassageEmbeddings.from_settings(settings), whole
 
 
 def test_a_pooled_passage_is_its_sentences_token_vectors_pooled_and_they_are_encoded_once(model_dir: Path) -> None:
-    settings = Settings(model_dir=model_dir, embedding_backend="onnx-int8", pooling="passages")
-    pooled = PassageEmbeddings.from_settings(settings)
-    whole = PassageEmbeddings.from_settings(settings.model_copy(update={"pooling": "off"}))
+    pooled, whole = pooling_pair(model_dir, "passages")
     encoder = pooled.onnx_encoder()
-    sentences = [
-        "Nun ist es offiziell: nordkoreanische Soldaten kämpfen an der Seite von Russland.",
-        "Westliche Geheimdienste sprechen von 10.000 bis 12.000 Soldaten.",
-        "Die USA sind alarmiert.",
-    ]
+    sentences = SENTENCES
 
     before = encoder.tokens_embedded
     passage, *sentence_vectors = np.array(pooled.embed_documents([PASSAGE, *sentences]))
@@ -169,15 +172,9 @@ def test_a_pooled_passage_is_its_sentences_token_vectors_pooled_and_they_are_enc
 
 
 def test_pooled_sentences_come_from_the_passage_encoded_once(model_dir: Path) -> None:
-    settings = Settings(model_dir=model_dir, embedding_backend="onnx-int8", pooling="sentences")
-    pooled = PassageEmbeddings.from_settings(settings)
-    whole = PassageEmbeddings.from_settings(settings.model_copy(update={"pooling": "off"}))
+    pooled, whole = pooling_pair(model_dir, "sentences")
     encoder = pooled.onnx_encoder()
-    sentences = [
-        "Nun ist es offiziell: nordkoreanische Soldaten kämpfen an der Seite von Russland.",
-        "Westliche Geheimdienste sprechen von 10.000 bis 12.000 Soldaten.",
-        "Die USA sind alarmiert.",
-    ]
+    sentences = SENTENCES
     before = encoder.tokens_embedded
     passage, *sentence_vectors = np.array(pooled.embed_documents([PASSAGE, *sentences]))
     # only the passage went through the model; its vector is the passage's own
