@@ -207,11 +207,10 @@ class Keywords:
         p = self.prefix
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (f"{p}_stats",)).fetchone():
             return False
-        # detail=column: BM25 needs each term's count per passage, not its positions (a smaller index).
-        conn.execute(
-            f'CREATE VIRTUAL TABLE {p}_fts USING fts5(terms, tokenize="unicode61 remove_diacritics 0 '
-            f"tokenchars '_'\", detail=column)"
-        )
+        # detail=full although BM25 needs no positions: measured, ranking is 4x faster than with
+        # detail=column or none (25 vs 100 ms for a question over 10k passages).
+        tokenizer = "unicode61 remove_diacritics 0 tokenchars '_'"
+        conn.execute(f'CREATE VIRTUAL TABLE {p}_fts USING fts5(terms, tokenize="{tokenizer}")')
         conn.execute(f"CREATE VIRTUAL TABLE {p}_vocab USING fts5vocab({p}_fts, 'row')")
         conn.execute(f"CREATE TABLE {p}_passages (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source TEXT NOT NULL)")
         conn.execute(f"CREATE INDEX {p}_passages_source ON {p}_passages (source)")

@@ -20,23 +20,24 @@ from __future__ import annotations
 from rag.store import Store
 from rag.text.terms import terms
 
-#: A query word in more passages than this share (and more than COMMON_FLOOR) is left out of the query:
-#: its BM25 weight is small (idf < 3) and its postings would be most of the work in a big index (at a
-#: million passages "die" or "wurde" each match hundreds of thousands).
-COMMON_SHARE = 0.05
-#: Below this many passages no word is left out: small indexes rank exactly as full BM25.
-COMMON_FLOOR = 5000
+#: Passages a question's keyword search may score: its words are taken rarest first while the passages
+#: holding them add up to at most this many (the rarest word always). A small index is ranked by every
+#: word, exact BM25; in a big one the words in a large share of the passages ("die", "wurde", whose idf is
+#: small) are left out, which bounds the work per question whatever the size (FTS5 ranks about a
+#: posting a microsecond here: all words of a question over 1M passages would take seconds).
+POSTING_BUDGET = 20_000
 
 
 def query_terms(store: Store, query: str) -> list[str]:
-    """The question's distinct terms that the index holds, without the very common ones (but never none)."""
-    words = sorted(set(terms(query)))
-    counts = store.keywords.frequencies(words)
-    if not counts:
-        return []
-    common = max(COMMON_FLOOR, COMMON_SHARE * store.keywords.passage_count())
-    rare = [word for word in words if 0 < counts.get(word, 0) <= common]
-    return rare or [min(counts, key=counts.__getitem__)]
+    """The question's distinct terms that the index holds, rarest first, within :data:`POSTING_BUDGET`."""
+    counts = store.keywords.frequencies(sorted(set(terms(query))))
+    kept, postings = [], 0
+    for word in sorted(counts, key=lambda w: (counts[w], w)):
+        if kept and postings + counts[word] > POSTING_BUDGET:
+            break
+        kept.append(word)
+        postings += counts[word]
+    return kept
 
 
 def keyword_search(store: Store, query: str, k: int, sources: set[str] | None = None) -> list[tuple[str, float]]:
