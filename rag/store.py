@@ -212,16 +212,20 @@ class Keywords:
         tokenizer = "unicode61 remove_diacritics 0 tokenchars '_'"
         conn.execute(f'CREATE VIRTUAL TABLE {p}_fts USING fts5(terms, tokenize="{tokenizer}")')
         conn.execute(f"CREATE VIRTUAL TABLE {p}_vocab USING fts5vocab({p}_fts, 'row')")
-        conn.execute(f"CREATE TABLE {p}_passages (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source TEXT NOT NULL)")
+        conn.execute(
+            f"CREATE TABLE {p}_passages (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source TEXT NOT NULL, "
+            "length INTEGER NOT NULL)"
+        )
         conn.execute(f"CREATE INDEX {p}_passages_source ON {p}_passages (source)")
         conn.execute(
             f"CREATE TABLE {p}_articles (source TEXT PRIMARY KEY, name TEXT, title TEXT, date TEXT, url TEXT, "
             "sort_key TEXT NOT NULL, chunks INTEGER NOT NULL DEFAULT 0)"
         )
         conn.execute(f"CREATE INDEX {p}_articles_order ON {p}_articles (sort_key, source)")
-        # The passage count, kept with every write: BM25 idf needs it per question, a COUNT(*) is a scan.
-        conn.execute(f"CREATE TABLE {p}_stats (passages INTEGER NOT NULL)")
-        conn.execute(f"INSERT INTO {p}_stats VALUES (0)")
+        # Passages and their terms in all, kept with every write: BM25 needs both per question (its idf
+        # and the average length) and counting them would be a scan.
+        conn.execute(f"CREATE TABLE {p}_stats (passages INTEGER NOT NULL, terms INTEGER NOT NULL)")
+        conn.execute(f"INSERT INTO {p}_stats VALUES (0, 0)")
         return True
 
     # --- writing: called by IndexedChroma with every write to the collection ------------------------
@@ -236,14 +240,15 @@ class Keywords:
 
     def _write(self, conn: sqlite3.Connection, rows: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
         p = self.prefix
-        removed = self._remove(conn, [key for key, _, _ in rows])
+        removed, removed_terms, sources = self._remove(conn, [key for key, _, _ in rows])
+        words = [terms(text) for _, text, _ in rows]
         conn.executemany(
-            f"INSERT INTO {p}_passages (rowid, id, source) VALUES (?, ?, ?)",
-            [(_rowid(key), key, str(meta.get("source", ""))) for key, _, meta in rows],
+            f"INSERT INTO {p}_passages (rowid, id, source, length) VALUES (?, ?, ?, ?)",
+            [(_rowid(key), key, str(meta.get("source", "")), len(w)) for (key, _, meta), w in zip(rows, words)],
         )
         conn.executemany(
             f"INSERT INTO {p}_fts (rowid, terms) VALUES (?, ?)",
-            [(_rowid(key), " ".join(terms(text))) for key, text, _ in rows],
+            [(_rowid(key), " ".join(w)) for (key, _, _), w in zip(rows, words)],
         )
         latest = {str(meta.get("source", "")): meta for _, _, meta in rows}
         conn.executemany(
@@ -252,33 +257,35 @@ class Keywords:
             "date = excluded.date, url = excluded.url, sort_key = excluded.sort_key",
             [_article_row(source, meta) for source, meta in latest.items()],
         )
-        self._recount(conn, set(latest) | removed[1])
-        conn.execute(f"UPDATE {p}_stats SET passages = passages + ?", (len(rows) - removed[0],))
+        self._recount(conn, set(latest) | sources)
+        added_terms = sum(len(w) for w in words)
+        conn.execute(
+            f"UPDATE {p}_stats SET passages = passages + ?, terms = terms + ?",
+            (len(rows) - removed, added_terms - removed_terms),
+        )
 
     def delete(self, ids: Sequence[str]) -> None:
         """Drop these records' passages (ids that are not indexed are ignored) and articles left without any."""
         with _transaction(self.engine) as conn:
-            count, sources = self._remove(conn, ids)
+            count, removed_terms, sources = self._remove(conn, ids)
             self._recount(conn, sources)
-            conn.execute(f"UPDATE {self.prefix}_stats SET passages = passages - ?", (count,))
+            conn.execute(
+                f"UPDATE {self.prefix}_stats SET passages = passages - ?, terms = terms - ?", (count, removed_terms)
+            )
 
-    def _remove(self, conn: sqlite3.Connection, ids: Sequence[str]) -> tuple[int, set[str]]:
-        """Delete these passages' rows; how many there were, and their articles."""
+    def _remove(self, conn: sqlite3.Connection, ids: Sequence[str]) -> tuple[int, int, set[str]]:
+        """Delete these passages' rows: how many there were, their terms in all, and their articles."""
         p = self.prefix
         rows = [(_rowid(key),) for key in ids]
-        sources: set[str] = set()
+        found: list[tuple[str, int]] = []
         for chunk in range(0, len(rows), 500):  # SQLite's limit on bound parameters
             part = [r[0] for r in rows[chunk : chunk + 500]]
             marks = ",".join("?" * len(part))
-            sources |= {
-                s for (s,) in conn.execute(f"SELECT DISTINCT source FROM {p}_passages WHERE rowid IN ({marks})", part)
-            }
-        before = conn.total_changes
-        conn.executemany(f"DELETE FROM {p}_passages WHERE rowid = ?", rows)
-        count = conn.total_changes - before
-        if count:
+            found += conn.execute(f"SELECT source, length FROM {p}_passages WHERE rowid IN ({marks})", part).fetchall()
+        if found:
+            conn.executemany(f"DELETE FROM {p}_passages WHERE rowid = ?", rows)
             conn.executemany(f"DELETE FROM {p}_fts WHERE rowid = ?", rows)
-        return count, sources
+        return len(found), sum(length for _, length in found), {source for source, _ in found}
 
     def _recount(self, conn: sqlite3.Connection, sources: Iterable[str]) -> None:
         p = self.prefix
@@ -293,7 +300,7 @@ class Keywords:
         with _transaction(self.engine) as conn:
             for table in ("fts", "passages", "articles"):
                 conn.execute(f"DELETE FROM {p}_{table}")
-            conn.execute(f"UPDATE {p}_stats SET passages = 0")
+            conn.execute(f"UPDATE {p}_stats SET passages = 0, terms = 0")
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -302,7 +309,23 @@ class Keywords:
             return raw.driver_connection.execute(sql, params).fetchall()
 
     def passage_count(self) -> int:
-        return int(self._read(f"SELECT passages FROM {self.prefix}_stats")[0][0])
+        return self.stats()[0]
+
+    def stats(self) -> tuple[int, int]:
+        """``(passages, terms)``: how many passages are indexed and how many terms they hold in all."""
+        passages, words = self._read(f"SELECT passages, terms FROM {self.prefix}_stats")[0]
+        return int(passages), int(words)
+
+    def terms_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The indexed terms of these passages, by id (ids not indexed are left out)."""
+        p = self.prefix
+        out: dict[str, list[str]] = {}
+        for chunk in range(0, len(ids), 500):
+            part = [_rowid(key) for key in ids[chunk : chunk + 500]]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT p.id, f.terms FROM {p}_passages AS p JOIN {p}_fts AS f ON f.rowid = p.rowid"
+            out |= {key: text.split() for key, text in self._read(f"{sql} WHERE p.rowid IN ({marks})", part)}
+        return out
 
     def frequencies(self, words: Sequence[str]) -> dict[str, int]:
         """How many passages hold each of these terms (terms in none are left out)."""
@@ -509,14 +532,14 @@ def server_unreachable(settings: Settings, error: BaseException) -> StoreError:
 def open_records(settings: Settings) -> SQLRecordManager:
     """The record manager: which chunk hashes are in the collection, per source article."""
     if settings.record_db_url:
-        # Shared by every machine that ingests into one Chroma server, so none re-embeds the
-        # chunks another already wrote.
-        db_url, engine_kwargs = settings.record_db_url, {}
+        # Shared by every machine that uses one Chroma server, so none re-embeds the chunks another
+        # already wrote, and all search one keyword index (it lives in this database too).
+        db_url = settings.record_db_url
     else:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         db_url = f"sqlite:///{(settings.index_dir / 'records.sqlite').resolve()}"
-        # Readers and a writer share the file; wait for a lock instead of failing at once.
-        engine_kwargs = {"connect_args": {"timeout": 60}}
+    # Readers and a writer share the file; wait for a lock instead of failing at once.
+    engine_kwargs = {"connect_args": {"timeout": 60}} if db_url.startswith("sqlite") else {}
     namespace = f"chroma/{server_url(settings) if settings.chroma_host else 'local'}/{settings.collection}"
     records = SQLRecordManager(namespace=namespace, db_url=db_url, engine_kwargs=engine_kwargs)
     records.create_schema()

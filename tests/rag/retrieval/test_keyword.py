@@ -13,6 +13,7 @@ import pytest
 
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
+from rag.retrieval import keyword
 from rag.retrieval.catalog import list_articles
 from rag.retrieval.keyword import keyword_search
 from rag.retrieval.retrieving import Retriever
@@ -71,6 +72,18 @@ def test_the_passage_sharing_the_rare_words_ranks_first(store):
     ranked = keyword_search(store, "Wie viele Soldaten wurden getötet?", k=4)
     assert found(store, "Wie viele Soldaten wurden getötet?")[0] == "nordkorea.txt"
     assert all(a[1] >= b[1] for a, b in zip(ranked, ranked[1:]))
+
+
+def test_with_common_words_left_out_the_rare_words_find_and_all_words_rank(store, monkeypatch):
+    question = "Wie viele Soldaten wurden in Nordkorea getötet?"
+    exact = dict(keyword_search(store, question, 4))
+    # A big index: the first pass may only read the rarest word's passages, then all words rank them.
+    monkeypatch.setattr(keyword, "POSTING_BUDGET", 1)
+    pruned = keyword_search(store, question, 4)
+    assert found(store, question)[0] == "nordkorea.txt"
+    assert [key for key, _ in pruned] == [key for key in exact if key in dict(pruned)]
+    for key, score in pruned:  # the same BM25 as FTS5's own ranking
+        assert score == pytest.approx(exact[key], rel=1e-4)
 
 
 def test_a_rare_word_outweighs_a_common_one(store):
