@@ -94,6 +94,10 @@ def index_state(settings: Settings) -> set[Chunk]:
         f"keyword index and collection disagree: {len(set(indexed) - want)} extra, {len(want - set(indexed))} missing"
     )
     assert store.keywords.passage_count() == len(want)
+    with sqlite3.connect(settings.index_dir / "records.sqlite") as conn:
+        texts = [t for (t,) in conn.execute(f"SELECT terms FROM {store.keywords.prefix}_fts")]
+        counted = dict(conn.execute(f"SELECT term, passages FROM {store.keywords.prefix}_terms WHERE passages > 0"))
+    assert counted == Counter(term for text in texts for term in set(text.split())), "term counts are off"
     catalogue = {a.source: a.chunks for a in list_articles(store)}
     assert catalogue == dict(passages), "the articles catalogue does not match the collection"
     return set(chunks)

@@ -115,6 +115,7 @@ def test_a_changed_or_removed_article_is_no_longer_found_by_its_old_words(settin
 
     assert found(store, "Bürgermeister") == []
     assert found(store, "Feuerwehr") == []
+    assert store.keywords.frequencies(terms("Bürgermeister Feuerwehr Bahnhof")) == {terms("Bahnhof")[0]: 1}
     assert found(store, "Landeshauptfrau") == ["graz.txt"]
     assert store.keywords.passage_count() == len(store.collection.get(where={"kind": {"$ne": "sentence"}})["ids"])
 
