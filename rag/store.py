@@ -374,6 +374,27 @@ class Keywords:
         )
         return [(key, float(score)) for key, score in rows]
 
+    def sources_under(self, roots: Sequence[str]) -> list[str]:
+        """The articles whose file is one of ``roots`` or lies under one (a catalogue range per root, no scan).
+
+        Usage: ``keywords.sources_under(["/corpus"])  # ['/corpus/a.txt', '/corpus/feed.jsonl#1', ...]``
+        """
+        found: set[str] = set()
+        table = f"{self.prefix}_articles"
+        for root in roots:
+            root = root.rstrip(os.sep) or os.sep
+            # A folder's files ("root/..."), a file itself, or a .jsonl file's articles ("root#line").
+            sql = f"SELECT source FROM {table} WHERE source = ? OR (source > ? AND source < ?) OR (source > ? AND source < ?)"
+            params = (
+                root,
+                root + "#",
+                root + "$",
+                root.rstrip(os.sep) + os.sep,
+                root.rstrip(os.sep) + chr(ord(os.sep) + 1),
+            )
+            found |= {source for (source,) in self._read(sql, params)}
+        return sorted(found)
+
     def article_count(self) -> int:
         return int(self._read(f"SELECT COUNT(*) FROM {self.prefix}_articles")[0][0])
 
