@@ -216,7 +216,8 @@ def sweep_gone(
     that could not be read this time keeps its earlier chunks.
     """
     gone = []
-    for source in recorded_sources(store):
+    # The catalogue's articles under these roots: never a pass over every record of the collection.
+    for source in store.keywords.sources_under([str(root) for root in roots]):
         path = _file_of(source)
         if not any(_under(path, root) for root in roots):
             continue

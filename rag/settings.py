@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     keyword_search: bool = Field(
         True,
         description="Fuse BM25 keyword search with the dense search for questions in the articles' language "
-        "(an in-memory index of the collection's passages, rebuilt when it changes).",
+        "(SQLite FTS5 beside the record manager, written by ingestion).",
     )
     fusion_k: int = Field(60, ge=1, le=1000, description="The k of reciprocal-rank fusion (rank r scores 1/(k+r)).")
     sentence_weight: float = Field(
@@ -180,8 +180,9 @@ class Settings(BaseSettings):
     chroma_token: SecretStr | None = Field(None, description="Chroma server auth token (sent as a Bearer token).")
     record_db_url: str | None = Field(
         None,
-        description="SQLAlchemy URL of the ingestion record manager; every machine ingesting into one "
-        "Chroma server must share it. Default: a SQLite file in the index dir.",
+        description="SQLAlchemy sqlite:/// URL of the ingestion record manager, which also holds the keyword "
+        "index and the articles catalogue; every machine using one Chroma server must share it. "
+        "Default: a SQLite file in the index dir.",
     )
     llm_base_url: str | None = Field(
         None,

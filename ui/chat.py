@@ -87,6 +87,9 @@ MAX_UPLOAD = "20mb"
 SOURCES_KEPT = 10
 
 ARTICLE_COLUMNS = ["Title", "Chunks", "Date", "File"]
+#: Articles the sidebar and the filter list (the first by title): a newsroom archive's hundreds of
+#: thousands would be megabytes on every page load.
+ARTICLES_SHOWN = 1000
 
 DESCRIPTION = (
     "Ask about the news articles in the index, in English or German, and follow up as in a "
@@ -244,9 +247,9 @@ class ChatHandlers:
     condenser: Condenser | None = None
 
     def articles(self) -> list[ArticleInfo]:
-        """The ingested articles; none (and a log line) if the index cannot be read."""
+        """The ingested articles (the first :data:`ARTICLES_SHOWN`); none (and a log line) if the index cannot be read."""
         try:
-            return list_articles(self.answerer.retriever.store)
+            return list_articles(self.answerer.retriever.store, limit=ARTICLES_SHOWN)
         except StoreError as exc:
             log.warning("cannot list the articles: %s", exc)
             return []

@@ -1,16 +1,19 @@
-"""The catalogue: which articles the index holds, one entry per article, from the chunks' metadata.
+"""The catalogue: which articles the index holds, one entry per article, read a page at a time.
 
 Usage::
 
-    from rag.retrieval.catalog import list_articles
-    for article in list_articles(store):      # sorted by title
+    from rag.retrieval.catalog import count_articles, list_articles
+    for article in list_articles(store, offset=0, limit=50):     # sorted by title; limit=None: all
         article.title, article.chunks, article.date, article.source
+    count_articles(store)
+
+Ingestion keeps the catalogue with every chunk it writes or deletes (:class:`rag.store.Keywords`), so
+a page costs what it shows, not a pass over the collection.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rag.store import Store, reading
 from rag.text.sentences import short_title
@@ -33,28 +36,17 @@ class ArticleInfo:
         return short_title(self.title or self.name, 80)
 
 
-def list_articles(store: Store) -> list[ArticleInfo]:
-    """Every article with chunks in the index, sorted by title (then source)."""
-    counts: dict[str, int] = {}
-    first: dict[str, dict[str, Any]] = {}
+def list_articles(store: Store, offset: int = 0, limit: int | None = None) -> list[ArticleInfo]:
+    """The articles with chunks in the index, sorted by title (then source): ``limit`` of them from ``offset``."""
     with reading(store.settings):
-        store = store.fresh()  # a chat that runs for days still sees what was ingested since
-        # Passages only: the sentence records beside them are not what "chunks" counts.
-        for page in store.passage_pages(["metadatas"]):
-            for meta in page.get("metadatas") or []:
-                meta = meta or {}
-                source = str(meta.get("source", ""))
-                counts[source] = counts.get(source, 0) + 1
-                first.setdefault(source, meta)
-    articles = [
-        ArticleInfo(
-            source=source,
-            name=str(meta.get("name") or source.rsplit("/", 1)[-1]),
-            title=str(meta.get("title") or ""),
-            chunks=counts[source],
-            date=meta.get("date") or None,
-            url=meta.get("url") or None,
-        )
-        for source, meta in first.items()
+        rows = store.keywords.articles(offset, limit)
+    return [
+        ArticleInfo(source=source, name=name, title=title or "", chunks=chunks, date=date or None, url=url or None)
+        for source, name, title, date, url, chunks in rows
     ]
-    return sorted(articles, key=lambda a: (a.label.lower(), a.source))
+
+
+def count_articles(store: Store) -> int:
+    """How many articles the index holds."""
+    with reading(store.settings):
+        return store.keywords.article_count()

@@ -17,7 +17,6 @@ dense cosine similarity as ``score``: the relevance threshold for refusals is ca
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import numpy as np
 from chromadb.errors import InternalError
 from langchain_core.documents import Document
 
-from rag.retrieval.keyword import KeywordIndex
+from rag.retrieval.keyword import keyword_search
 from rag.settings import Settings
 from rag.store import PASSAGES_ONLY, SENTENCE, Store, reading
 from rag.text.language import detect_language
@@ -157,8 +156,6 @@ class Retriever:
         self.keyword = keyword
         self.sentence_weight = sentence_weight
         self.fusion_k = fusion_k
-        self._keyword_index: tuple[tuple[str, int], KeywordIndex] | None = None
-        self._lock = threading.Lock()
 
     def run(self, question: str, sources: list[str] | None = None) -> list[Passage]:
         """The ``top_k`` passages for ``question``, best first; ``sources`` limits the articles."""
@@ -217,21 +214,8 @@ class Retriever:
         return sorted(scored, key=lambda k: -scored[k])
 
     def _bm25(self, query: str, sources: list[str] | None) -> list[str]:
-        index = self._keywords()
-        return [key for key, _ in index.search(query, POOL, set(sources) if sources else None)]
-
-    def _keywords(self) -> KeywordIndex:
-        """The BM25 index of the collection's passages, rebuilt when the index has changed."""
-        stamp = (self.store.generation, self.store.count())
-        with self._lock:
-            if self._keyword_index is None or self._keyword_index[0] != stamp:
-                ids, texts, sources = [], [], []
-                for page in self.store.passage_pages(["documents", "metadatas"]):
-                    ids += page["ids"]
-                    texts += [d or "" for d in page["documents"]]
-                    sources += [str((m or {}).get("source", "")) for m in page["metadatas"]]
-                self._keyword_index = (stamp, KeywordIndex.build(ids, texts, sources))
-            return self._keyword_index[1]
+        # The keyword index is on disk and kept by ingestion: always current, nothing to build here.
+        return [key for key, _ in keyword_search(self.store, query, POOL, set(sources) if sources else None)]
 
     def _add_missing(self, ranked: list[str], vector: list[float], found: dict[str, Passage]) -> list[str]:
         """The ``top_k`` best of ``ranked`` with a passage each: keyword-only hits get theirs, with their cosine."""

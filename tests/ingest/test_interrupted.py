@@ -7,8 +7,8 @@ the reference chunk count visible in the record manager's SQLite file) plus a ra
 is in every failure message. After the kill, ``ingest`` runs again (in-process: the recovery path is
 the same code, and it saves a second model load) and the index must hold exactly the chunks of a
 clean ingestion into a separate index: the same set of (source, start, end, kind, text), no duplicate, none
-missing, every chunk findable by vector search, and the record manager's keys equal to the
-collection's ids.
+missing, every chunk findable by vector search, the record manager's keys equal to the collection's
+ids, and the keyword index and articles catalogue holding exactly the collection's passages.
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
+from rag.retrieval.catalog import list_articles
 from rag.settings import Settings
-from rag.store import open_store
+from rag.store import SENTENCE, open_store
 from tests.conftest import ROOT
 
 ARTICLES = 60
@@ -84,6 +86,20 @@ def index_state(settings: Settings) -> set[Chunk]:
         f"record manager and collection disagree: {len(keys - set(ids))} records without a vector, "
         f"{len(set(ids) - keys)} vectors without a record"
     )
+    passages = Counter(m["source"] for m in got["metadatas"] if m.get("kind") != SENTENCE)
+    with sqlite3.connect(settings.index_dir / "records.sqlite") as conn:
+        indexed = conn.execute(f"SELECT id, source FROM {store.keywords.prefix}_passages").fetchall()
+    want = {(key, m["source"]) for key, m in zip(ids, got["metadatas"]) if m.get("kind") != SENTENCE}
+    assert set(indexed) == want and len(indexed) == len(want), (
+        f"keyword index and collection disagree: {len(set(indexed) - want)} extra, {len(want - set(indexed))} missing"
+    )
+    assert store.keywords.passage_count() == len(want)
+    with sqlite3.connect(settings.index_dir / "records.sqlite") as conn:
+        texts = [t for (t,) in conn.execute(f"SELECT terms FROM {store.keywords.prefix}_fts")]
+        counted = dict(conn.execute(f"SELECT term, passages FROM {store.keywords.prefix}_terms WHERE passages > 0"))
+    assert counted == Counter(term for text in texts for term in set(text.split())), "term counts are off"
+    catalogue = {a.source: a.chunks for a in list_articles(store)}
+    assert catalogue == dict(passages), "the articles catalogue does not match the collection"
     return set(chunks)
 
 

@@ -20,6 +20,8 @@ import pytest
 from ingest.indexing import ingest
 from rag.answer.answering import build_answerer
 from rag.models.embedding import get_embeddings
+from rag.retrieval.catalog import list_articles
+from rag.retrieval.keyword import keyword_search
 from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import ChromaServerError, open_store
@@ -104,6 +106,21 @@ def test_two_machines_sharing_the_record_database_do_not_embed_twice(chroma_serv
     second = ingest([CORPUS], two, show_bar=False)
     assert second.added == 0 and second.unchanged == second.records
     assert open_store(two, get_embeddings(two)).count() == second.records
+
+
+def test_the_keyword_index_lives_in_the_shared_record_database(chroma_server, tmp_path, model_dir):
+    """With a Chroma server, every machine that names the same record database sees one keyword index."""
+    records = tmp_path / "shared-records.sqlite"
+    url = f"sqlite:///{records}"
+    writer = server_settings(chroma_server, tmp_path / "machine-1", model_dir=model_dir, record_db_url=url)
+    reader = server_settings(chroma_server, tmp_path / "machine-2", model_dir=model_dir, record_db_url=url)
+    ingest([CORPUS], writer, show_bar=False)
+    store = open_store(reader, get_embeddings(reader))  # machine 2 never ingested anything
+    hits = keyword_search(store, "Verteidigungsabkommen", 4)
+    got = store.collection.get(ids=[key for key, _ in hits], include=["metadatas"])
+    assert hits and {m["name"] for m in got["metadatas"]} == {ARTICLE}
+    assert [a.name for a in list_articles(store)] == [ARTICLE]
+    assert [p.name for p in tmp_path.glob("machine-*/*.sqlite")] == []  # nothing kept per machine
 
 
 def test_a_server_outage_is_reported_clearly_and_newsqa_recovers(chroma_server, tmp_path, model_dir):

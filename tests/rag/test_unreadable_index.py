@@ -104,6 +104,7 @@ def big_persisted_index(settings: Settings) -> None:
             metadatas=[{"source": "/news/a.txt", "name": "a.txt", "title": "A", "start": 0, "end": 9}] * 500,
         )
     assert any(p.name == "data_level0.bin" and p.stat().st_size for p in (settings.index_dir / "chroma").rglob("*"))
+    open_store(settings, embeddings)  # fills the keyword index once, as ingestion would have written it
     _forget_clients()  # as a new process would: nothing of this index left in memory
 
 

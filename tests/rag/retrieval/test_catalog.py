@@ -6,8 +6,8 @@ import json
 
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
-from rag.retrieval.catalog import list_articles
-from rag.store import open_store
+from rag.retrieval.catalog import count_articles, list_articles
+from rag.store import PASSAGES_ONLY, open_store
 
 
 def test_every_article_is_listed_once_with_its_chunks_title_and_date(settings, tmp_path):
@@ -55,3 +55,28 @@ def test_a_later_ingestion_shows_up_in_the_list(settings, tmp_path):
     assert [a.name for a in list_articles(store)] == ["one.txt"]
     ingest([second], settings, show_bar=False)
     assert [a.name for a in list_articles(store)] == ["one.txt", "two.txt"]
+
+
+def test_the_catalogue_is_read_in_pages_and_follows_changes_and_deletions(settings, tmp_path):
+    news = tmp_path / "news"
+    news.mkdir()
+    for n in range(5):
+        (news / f"a{n}.txt").write_text(f"Artikel {n}\nEin Bericht über die Brücke Nummer {n}.", encoding="utf-8")
+    ingest([news], settings, show_bar=False)
+    store = open_store(settings, get_embeddings(settings))
+    assert count_articles(store) == 5
+    pages = [list_articles(store, offset, 2) for offset in (0, 2, 4)]
+    assert [[a.title for a in page] for page in pages] == [
+        ["Artikel 0", "Artikel 1"],
+        ["Artikel 2", "Artikel 3"],
+        ["Artikel 4"],
+    ]
+
+    (news / "a1.txt").unlink()
+    (news / "a3.txt").write_text("Zebra entlaufen\n" + "Ein Zebra lief durch die Stadt. " * 30, encoding="utf-8")
+    ingest([news], settings, show_bar=False)
+    articles = list_articles(store)
+    assert [a.title for a in articles] == ["Artikel 0", "Artikel 2", "Artikel 4", "Zebra entlaufen"]
+    passages = store.collection.get(where={"$and": [{"name": "a3.txt"}, PASSAGES_ONLY]})["ids"]
+    assert articles[-1].chunks == len(passages) > 1
+    assert count_articles(store) == 4
