@@ -55,3 +55,11 @@ def xquad() -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def _offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+def write_corpus(folder: Path, articles: dict[str, str]) -> Path:
+    """``folder`` with one UTF-8 file per ``{name: text}`` (made if missing): a small corpus to ingest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder

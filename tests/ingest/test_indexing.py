@@ -11,19 +11,13 @@ from ingest.indexing import ingest, recorded_sources
 from rag.models.embedding import get_embeddings
 from rag.settings import Settings
 from rag.store import IndexBusyError, IndexMismatchError, IndexMissingError, ingest_lock, open_store
+from tests.conftest import write_corpus
 
 ARTICLES = {
     "wien.txt": "Neue U-Bahn in Wien\nDie Stadt Wien baut eine neue U-Bahn-Linie. Sie soll 2030 fertig sein.",
     "graz.txt": "Graz wählt\nIn Graz wurde am Sonntag ein neuer Gemeinderat gewählt. Die Wahlbeteiligung lag bei 48 Prozent.",
     "linz.txt": "Hochwasser in Linz\nDie Donau trat in Linz über die Ufer. Rund 300 Häuser wurden evakuiert.",
 }
-
-
-def write_corpus(folder: Path, articles: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in articles.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
 
 
 def chunk_sources(settings: Settings) -> list[str]:

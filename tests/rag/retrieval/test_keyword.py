@@ -20,7 +20,7 @@ from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import Store, open_store
 from rag.text.terms import terms
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_corpus
 
 ARTICLES = {
     "hochwasser.txt": "Hochwasser\nDie Feuerwehr rettete 300 Menschen aus dem Hochwasser in Linz.",
@@ -28,13 +28,6 @@ ARTICLES = {
     "nordkorea.txt": "Soldaten\nDie Soldaten kehrten nach Nordkorea zurück; 4.000 Soldaten wurden getötet.",
     "wetter.txt": "Wetter\nMorgen Regen in Wien und Linz.",
 }
-
-
-def write(folder: Path, articles: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in articles.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
 
 
 def found(store: Store, query: str, k: int = 4, sources: set[str] | None = None) -> list[str]:
@@ -51,7 +44,7 @@ def found(store: Store, query: str, k: int = 4, sources: set[str] | None = None)
 def news_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> tuple[Settings, Path]:
     root = tmp_path_factory.mktemp("keyword")
     settings = Settings(index_dir=root / "index", model_dir=model_dir)
-    news = write(root / "news", ARTICLES)
+    news = write_corpus(root / "news", ARTICLES)
     assert ingest([news], settings, show_bar=False).articles == len(ARTICLES)
     return settings, news
 
@@ -102,7 +95,7 @@ def test_the_article_filter_keeps_only_those_articles(store, news_index):
 
 
 def test_a_changed_or_removed_article_is_no_longer_found_by_its_old_words(settings, tmp_path):
-    news = write(tmp_path / "news", ARTICLES)
+    news = write_corpus(tmp_path / "news", ARTICLES)
     ingest([news], settings, show_bar=False)
     store = open_store(settings, get_embeddings(settings))
     assert found(store, "Bürgermeister") == ["graz.txt"]
@@ -121,7 +114,7 @@ def test_a_changed_or_removed_article_is_no_longer_found_by_its_old_words(settin
 
 
 def test_an_index_made_before_the_keyword_tables_gets_them_filled_once(settings, tmp_path, caplog):
-    ingest([write(tmp_path / "news", ARTICLES)], settings, show_bar=False)
+    ingest([write_corpus(tmp_path / "news", ARTICLES)], settings, show_bar=False)
     # What an index written by an earlier newsqa looks like: the record manager without the keyword tables.
     db = settings.index_dir / "records.sqlite"
     with sqlite3.connect(db) as conn:
@@ -141,14 +134,16 @@ def test_an_index_made_before_the_keyword_tables_gets_them_filled_once(settings,
 
 
 def test_an_article_another_process_ingests_is_found_by_its_rare_words_at_once(settings, tmp_path):
-    news = write(tmp_path / "news", ARTICLES)
+    news = write_corpus(tmp_path / "news", ARTICLES)
     ingest([news], settings, show_bar=False)
     store = open_store(settings, get_embeddings(settings))  # this process keeps it open throughout
     retriever = Retriever(store, 1)
     question = "Was entdeckte die Forscherin Quirinella Zwetschkenbauer?"
     assert found(store, "Zwetschkenbauer") == []
 
-    write(news, {"fund.txt": "Fund im Moor\nDie Forscherin Quirinella Zwetschkenbauer entdeckte ein Bronzeschwert."})
+    write_corpus(
+        news, {"fund.txt": "Fund im Moor\nDie Forscherin Quirinella Zwetschkenbauer entdeckte ein Bronzeschwert."}
+    )
     env = {**os.environ, "NEWSQA_INDEX_DIR": str(settings.index_dir), "NEWSQA_MODEL_DIR": str(settings.model_dir)}
     writer = subprocess.run(
         [sys.executable, "-m", "ui.cli", "ingest", str(news), "--quiet"],
