@@ -38,9 +38,10 @@ from evaluation.dataset import QAItem, file_lang, is_lang_code, load_qa, sample
 from evaluation.scoring import exact_match, f1, is_numeric, numeric_exact
 from ingest.indexing import ingest
 from ingest.loading import load_file
+from rag.answer.gating import AnswerGate
 from rag.answer.quick import quick_answer
 from rag.retrieval.evidence import evidence
-from rag.retrieval.retrieving import Passage, Retriever, build_retriever
+from rag.retrieval.retrieving import Passage, Retrieval, Retriever, build_retriever
 from rag.settings import Settings
 
 #: How deep the ranking is scored (MRR@10).
@@ -215,9 +216,11 @@ class _GoldRetriever(Retriever):
         self.spans = spans
         self.current: QAItem | None = None
 
-    def run(self, question: str, sources: list[str] | None = None) -> list[Passage]:
+    def search(self, question: str, sources: list[str] | None = None) -> Retrieval:
         assert self.current is not None
-        return [self.spans.gold_passage(self.current)]
+        gold = self.spans.gold_passage(self.current)
+        # The gold paragraph is the answer's passage by definition: the gate must let it through.
+        return Retrieval([gold], [gold.score], [gold.source], gold.score, "", None)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -273,7 +276,8 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
             "top_k",
             "chunk_tokens",
             "chunk_overlap_sentences",
-            "relevance_threshold",
+            "gate_same_language",
+            "gate_cross_language",
             "embedding_backend",
             "evidence_windows",
             "window_chars",
@@ -311,7 +315,7 @@ def _retrieval(
         read_hits += any(spans.is_read_hit(p, item) for p in read)
         read_chars.append(sum(len(p.text) for p in read))
         # The instant answer shown before the LLM's: does its sentence state the gold answer?
-        quick = quick_answer(item.question(lang), read, ranker.store.embeddings, threshold=local.relevance_threshold)
+        quick = quick_answer(item.question(lang), read, ranker.store.embeddings)
         quick_hits += quick is not None and holds_gold(quick.text, item)
         records.append(
             {
@@ -338,17 +342,25 @@ def _retrieval(
 def _gate(
     unanswerable: list[QAItem], lang: str | None, ranker: Retriever, local: Settings, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Without the LLM, only the relevance threshold refuses: how often it does on unanswerables."""
+    """Without the LLM, only the answerability gate refuses: how often it does on unanswerables."""
     if not unanswerable:
         return {}
+    gate = AnswerGate.from_settings(local)
+    retriever = build_retriever(local, ranker.store)
     below = 0
     for item in unanswerable:
-        best = max((p.score for p in ranker.run(item.question(lang))[: local.top_k]), default=0.0)
-        below += best < local.relevance_threshold
+        decision = gate.run(retriever.search(item.question(lang)))
+        below += not decision.answerable
         records.append(
-            {"id": item.id, "question": item.question(lang), "unanswerable": True, "best_score": round(best, 4)}
+            {
+                "id": item.id,
+                "question": item.question(lang),
+                "unanswerable": True,
+                "best_score": round(decision.signals.best, 4),
+                "gate_logit": round(decision.logit, 3),
+            }
         )
-    return {"unanswerable": len(unanswerable), "threshold_refusal": _rate(below, len(unanswerable))}
+    return {"unanswerable": len(unanswerable), "gate_refusal": _rate(below, len(unanswerable))}
 
 
 def _answers(

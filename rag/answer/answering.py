@@ -30,6 +30,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 
 from rag.answer.citing import check_answer
 from rag.answer.completing import whole_fact
+from rag.answer.gating import AnswerGate, Decision
 from rag.answer.prompting import few_shot_prompt
 from rag.answer.quick import QuickAnswer, quick_answer
 from rag.answer.spans import NOT_FOUND, span_grammar
@@ -37,7 +38,7 @@ from rag.answer.supporting import claim_for, sentence_with, supporting_span
 from rag.answer.translating import Translator, translate_amount
 from rag.models.llm import calling_llm
 from rag.retrieval.evidence import evidence
-from rag.retrieval.retrieving import Passage, Retriever, build_retriever, passages_language
+from rag.retrieval.retrieving import Passage, Retrieval, Retriever, build_retriever, passages_language
 from rag.settings import Settings
 from rag.store import reading
 from rag.text.instructions import without_instructions
@@ -116,6 +117,32 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """The article closest to a question the articles do not answer: somewhere to read on."""
+
+    title: str
+    source: str  # the file name
+    path: str
+    url: str | None = None
+
+    @classmethod
+    def of(cls, passage: Passage) -> Lead:
+        return cls(title=passage.title or passage.name, source=passage.name, path=passage.source, url=passage.url)
+
+
+def refusal(question: str, language: str, lead: Lead | None) -> str:
+    """What newsqa says when the articles do not answer ``question``, in its language, with the closest article.
+
+    Usage: ``refusal("How much does Russia pay?", "en", lead)``
+    -> ``The articles do not answer “How much does Russia pay?”. Closest article: “…” (nk.txt).``
+    """
+    said = message("not_answered", language, question=question)
+    if lead is None:
+        return said
+    return f"{said} {message('closest_article', language, title=short_title(lead.title), source=lead.source)}"
+
+
+@dataclass(frozen=True)
 class Token:
     """A piece of the answer as the model streams it (before checking)."""
 
@@ -141,6 +168,10 @@ class Answer:
     # The sentence the answer rests on (in its first cited passage): what the chat quotes once the
     # answer is there, in place of the instant answer's guess. None for a refusal.
     support: QuickAnswer | None = None
+    # For a refusal: the article closest to the question, named as a lead to open, never as an answer.
+    lead: Lead | None = None
+    # The answerability gate's verdict and the signals it weighed (None when no search ran).
+    decision: Decision | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON object; later versions add keys but never rename these."""
@@ -155,6 +186,11 @@ class Answer:
             "quick_answer": asdict(self.quick_answer) if self.quick_answer else None,
             "quote": self.quote,
             "support": asdict(self.support) if self.support else None,
+            "lead": asdict(self.lead) if self.lead else None,
+            "gate": {"answerable": self.decision.answerable, "logit": round(self.decision.logit, 3)}
+            | self.decision.signals.to_json()
+            if self.decision
+            else None,
         }
 
 
@@ -222,6 +258,7 @@ class Answerer:
         # passage's own words (still right, cited and checked).
         self.translator = translator
         self.prompt = build_prompt()
+        self.gate = AnswerGate.from_settings(settings)
         self.chain = self._build_chain()
 
     def _build_chain(self) -> Runnable:
@@ -230,7 +267,7 @@ class Answerer:
 
         def answer_step(inputs: dict[str, Any]) -> Runnable | str:
             passages: list[Passage] = inputs["passages"]
-            if not passages or max(p.score for p in passages) < self.settings.relevance_threshold:
+            if not passages or not inputs["decision"].answerable:
                 return NOT_FOUND  # refusal as a code path: the LLM is not asked at all
             options: dict[str, Any] = {"stop": ["\n\n", "\nQuestion:"]}
             if constrained:
@@ -244,13 +281,18 @@ class Answerer:
                 | StrOutputParser()
             )
 
-        def retrieve_and_read(x: dict[str, Any]) -> list[Passage]:
-            found = self.retriever.run(x["question"], x.get("sources"))
-            return evidence(self.settings, self.retriever.store, found)
+        def search(x: dict[str, Any]) -> Retrieval:
+            return self.retriever.search(x["question"], x.get("sources"))
 
-        retrieve = RunnableLambda(retrieve_and_read)
-        return RunnablePassthrough.assign(passages=retrieve) | RunnablePassthrough.assign(
-            answer=RunnableLambda(answer_step)
+        def read(x: dict[str, Any]) -> list[Passage]:
+            return evidence(self.settings, self.retriever.store, x["found"].passages)
+
+        # Sequential steps, so a stream yields the gate's decision before the passages it judged.
+        return (
+            RunnablePassthrough.assign(found=RunnableLambda(search))
+            | RunnablePassthrough.assign(decision=RunnableLambda(lambda x: self.gate.run(x["found"])))
+            | RunnablePassthrough.assign(passages=RunnableLambda(read))
+            | RunnablePassthrough.assign(answer=RunnableLambda(answer_step))
         )
 
     def stream(self, question: str, sources: list[str] | None = None) -> Iterator[QuickAnswer | Token | Answer]:
@@ -262,16 +304,19 @@ class Answerer:
         timings: dict[str, float] = {}
         passages: list[Passage] = []
         quick: QuickAnswer | None = None
+        decision: Decision | None = None
         raw = ""
         inputs = {"question": text, "language": language, "sources": sources}
         # A damaged index may only show when searched: say so with the fix, not a Chroma trace.
         with reading(self.settings), calling_llm(self.settings):
             for chunk in self.chain.stream(inputs):
+                if "decision" in chunk:
+                    decision = chunk["decision"]
                 if "passages" in chunk:
                     passages = chunk["passages"]
                     timings["retrieve"] = (time.perf_counter() - start) * 1000
                     # Before the LLM starts: the user sees the fact while the answer is written.
-                    quick = self._quick(text, passages)
+                    quick = self._quick(text, passages) if decision and decision.answerable else None
                     timings["quick"] = (time.perf_counter() - start) * 1000
                     if quick is not None:
                         yield quick
@@ -284,11 +329,12 @@ class Answerer:
         timings["total"] = (time.perf_counter() - start) * 1000
         final = self._finish(text, raw, passages, language, timings)
         final.quick_answer = quick
+        final.decision = decision
         yield final
 
     def _quick(self, question: str, passages: list[Passage]) -> QuickAnswer | None:
         embeddings = self.retriever.store.embeddings
-        return quick_answer(question, passages, embeddings, threshold=self.settings.relevance_threshold)
+        return quick_answer(question, passages, embeddings)
 
     def warm_up(self) -> None:
         """Evaluate the fixed part of the prompt (rules and worked examples) once, at start-up.
@@ -344,7 +390,10 @@ class Answerer:
         checked = check_answer(raw, [p.text for p in passages], question)
         # A guess the model did not flag: every number it gave is in no passage it was shown.
         if is_refusal(raw) or checked.unfounded:
-            return Answer(question, message("not_found", language), True, [], [], timings, language, passages)
+            lead = Lead.of(passages[0]) if passages else None
+            return Answer(
+                question, refusal(question, language, lead), True, [], [], timings, language, passages, lead=lead
+            )
         citations = [_citation(n, passages[n - 1]) for n in checked.cited]
         first = checked.cited[0] if checked.cited else None
         support = _support(checked.answer, quote, first, passages[first - 1]) if first else None
