@@ -15,7 +15,9 @@ LLM. Everything the model writes is then checked by :mod:`rag.answer.citing` bef
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -143,6 +145,13 @@ def refusal(question: str, language: str, lead: Lead | None) -> str:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """The answer waits for the model, busy with ``ahead`` answers to other questions first."""
+
+    ahead: int
+
+
+@dataclass(frozen=True)
 class Token:
     """A piece of the answer as the model streams it (before checking)."""
 
@@ -259,6 +268,11 @@ class Answerer:
         self.translator = translator
         self.prompt = build_prompt()
         self.gate = AnswerGate.from_settings(settings)
+        # Held while the LLM writes and translates an answer: one model on two cores writes one answer
+        # at a time, while retrieval, the gate's refusals and instant answers of other questions go on.
+        self.generating = threading.Lock()
+        self._waiting = 0  # answers waiting for self.generating (guarded by _counting)
+        self._counting = threading.Lock()
         self.chain = self._build_chain()
 
     def _build_chain(self) -> Runnable:
@@ -287,50 +301,77 @@ class Answerer:
         def read(x: dict[str, Any]) -> list[Passage]:
             return evidence(self.settings, self.retriever.store, x["found"].passages)
 
-        # Sequential steps, so a stream yields the gate's decision before the passages it judged.
-        return (
+        # Two halves, so that stream() can wait for the model between them: searching, the gate's
+        # decision and the passages read, then the answer.
+        self.searching = (
             RunnablePassthrough.assign(found=RunnableLambda(search))
             | RunnablePassthrough.assign(decision=RunnableLambda(lambda x: self.gate.run(x["found"])))
             | RunnablePassthrough.assign(passages=RunnableLambda(read))
-            | RunnablePassthrough.assign(answer=RunnableLambda(answer_step))
         )
+        self.answering = RunnablePassthrough.assign(answer=RunnableLambda(answer_step))
+        return self.searching | self.answering
 
-    def stream(self, question: str, sources: list[str] | None = None) -> Iterator[QuickAnswer | Token | Answer]:
-        """Yield the :class:`QuickAnswer` right after retrieval (if a passage is relevant), then the
-        answer's tokens as they come, then the checked :class:`Answer`."""
+    def stream(
+        self, question: str, sources: list[str] | None = None
+    ) -> Iterator[QuickAnswer | Waiting | Token | Answer]:
+        """Yield the :class:`QuickAnswer` right after retrieval (if the gate lets the question through),
+        :class:`Waiting` if the model is busy with other answers, the answer's tokens as they come,
+        then the checked :class:`Answer`."""
         start = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         language = detect_language(text)
         timings: dict[str, float] = {}
-        passages: list[Passage] = []
         quick: QuickAnswer | None = None
-        decision: Decision | None = None
         raw = ""
         inputs = {"question": text, "language": language, "sources": sources}
         # A damaged index may only show when searched: say so with the fix, not a Chroma trace.
         with reading(self.settings), calling_llm(self.settings):
-            for chunk in self.chain.stream(inputs):
-                if "decision" in chunk:
-                    decision = chunk["decision"]
-                if "passages" in chunk:
-                    passages = chunk["passages"]
-                    timings["retrieve"] = (time.perf_counter() - start) * 1000
-                    # Before the LLM starts: the user sees the fact while the answer is written.
-                    quick = self._quick(text, passages) if decision and decision.answerable else None
-                    timings["quick"] = (time.perf_counter() - start) * 1000
-                    if quick is not None:
-                        yield quick
-                if "answer" in chunk and chunk["answer"]:
-                    if "first_token" not in timings:
-                        timings["first_token"] = (time.perf_counter() - start) * 1000
-                    raw += chunk["answer"]
-                    yield Token(chunk["answer"])
-        timings["generate"] = (time.perf_counter() - start) * 1000 - timings.get("retrieve", 0.0)
-        timings["total"] = (time.perf_counter() - start) * 1000
-        final = self._finish(text, raw, passages, language, timings)
+            found = self.searching.invoke(inputs)
+            decision, passages = found["decision"], found["passages"]
+            timings["retrieve"] = (time.perf_counter() - start) * 1000
+            # Before the LLM starts: the user sees the fact while the answer is written.
+            quick = self._quick(text, passages) if decision.answerable else None
+            timings["quick"] = (time.perf_counter() - start) * 1000
+            if quick is not None:
+                yield quick
+            # A refusal by the gate needs no model; an answer waits here for the one model (the
+            # instant answer already shown), so refusals never queue behind other readers' answers.
+            if decision.answerable:
+                yield from self._wait_for_model()
+            with self._holding_model() if decision.answerable else contextlib.nullcontext():
+                for chunk in self.answering.stream(found):
+                    if "answer" in chunk and chunk["answer"]:
+                        if "first_token" not in timings:
+                            timings["first_token"] = (time.perf_counter() - start) * 1000
+                        raw += chunk["answer"]
+                        yield Token(chunk["answer"])
+                timings["generate"] = (time.perf_counter() - start) * 1000 - timings["retrieve"]
+                timings["total"] = (time.perf_counter() - start) * 1000
+                final = self._finish(text, raw, passages, language, timings)  # translates: the model's turn
         final.quick_answer = quick
         final.decision = decision
         yield final
+
+    def _wait_for_model(self) -> Iterator[Waiting]:
+        """Take the model (released by :meth:`_holding_model`), saying how many answers come first."""
+        if self.generating.acquire(blocking=False):
+            return
+        with self._counting:
+            self._waiting += 1
+            ahead = self._waiting  # the one being written and those that queued before this one
+        try:
+            yield Waiting(ahead)
+            self.generating.acquire()
+        finally:
+            with self._counting:
+                self._waiting -= 1
+
+    @contextlib.contextmanager
+    def _holding_model(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.generating.release()
 
     def _quick(self, question: str, passages: list[Passage]) -> QuickAnswer | None:
         embeddings = self.retriever.store.embeddings

@@ -66,6 +66,13 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "es": "El artículo más cercano es «{title}» ({source}).",
         "it": "L'articolo più vicino è «{title}» ({source}).",
     },
+    "waiting": {
+        "en": "Waiting for the model: {ahead} answer(s) to other questions come first …",
+        "de": "Warten auf das Modell: zuerst {ahead} Antwort(en) auf andere Fragen …",
+        "fr": "En attente du modèle : {ahead} réponse(s) à d'autres questions d'abord …",
+        "es": "Esperando al modelo: primero {ahead} respuesta(s) a otras preguntas …",
+        "it": "In attesa del modello: prima {ahead} risposta/e ad altre domande …",
+    },
     "empty_question": {
         "en": "Please type a question.",
         "de": "Bitte geben Sie eine Frage ein.",
