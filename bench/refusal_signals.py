@@ -11,7 +11,7 @@ the product.
 Usage::
 
     newsqa eval-split --qa ../shared/data/xquad/dev.jsonl --corpus ../shared/data/xquad/corpus --out /tmp/split13
-    python bench/refusal_signals.py --split /tmp/split13 --out /tmp/signals.jsonl
+    python bench/refusal_signals.py --split /tmp/split13 --out /tmp/signals.jsonl [--folds 20 --false-refusal 0.05]
 """
 
 from __future__ import annotations
@@ -19,13 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
+
 from bench.common import log  # noqa: E402
+from evaluation.calibrating import fit_logistic  # noqa: E402
 from evaluation.dataset import load_qa  # noqa: E402
 from evaluation.running import eval_index  # noqa: E402
 from rag.answer.gating import Signals  # noqa: E402
@@ -65,6 +69,8 @@ def main() -> None:
     parser.add_argument("--split", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--langs", default="en,de")
+    parser.add_argument("--folds", type=int, default=20, help="random halves of the articles to fit and read on")
+    parser.add_argument("--false-refusal", type=float, default=0.05, help="operating point on the fitted half")
     args = parser.parse_args()
     settings = get_settings()
     rows = []
@@ -83,8 +89,6 @@ def main() -> None:
                     row = {"id": item.id, "doc": item.doc_file, "lang": lang, "answerable": kind == "answerable"}
                     row.update(Signals.of(found).to_json())
                     row.update({k: round(v, 4) for k, v in candidates(question, found, store).items()})
-                    row["dense"] = [round(s, 4) for s in found.dense_scores]
-                    row["words"] = len(question.split())
                     rows.append(row)
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     names = [k for k, v in rows[0].items() if isinstance(v, float) and not isinstance(v, bool)]
@@ -93,7 +97,46 @@ def main() -> None:
         aucs = {
             n: auc([r[n] for r in mine if r["answerable"]], [r[n] for r in mine if not r["answerable"]]) for n in names
         }
-        print(lang, " ".join(f"{n}={a:.3f}" for n, a in aucs.items()))
+        print(lang, "AUC", " ".join(f"{n}={a:.3f}" for n, a in aucs.items()))
+    # Fitted on half of the articles (of each kind), read on the other half, over many such halves.
+    for lang in args.langs.split(","):
+        mine = [r for r in rows if r["lang"] == lang]
+        for features in FEATURE_SETS:
+            false, true = zip(*(held_out(mine, features, seed, args.false_refusal) for seed in range(args.folds)))
+            print(
+                f"{lang} {'+'.join(features):<40} refuses {statistics.fmean(true):.3f} of unanswerable, "
+                f"{statistics.fmean(false):.3f} of answerable ({args.folds} halves, target {args.false_refusal})"
+            )
+
+
+FEATURE_SETS = [
+    ("best",),
+    ("sentence",),
+    ("best", "sentence"),
+    ("best", "sentence", "coverage"),
+    ("best", "sentence", "spread"),
+    ("best", "sentence", "margin"),
+    ("best", "sentence", "spread", "margin", "coverage"),
+]
+
+
+def held_out(rows: list[dict], features: tuple[str, ...], seed: int, rate: float) -> tuple[float, float]:
+    """(false refusal, true refusal) on one half of the articles of a fit on the other half."""
+    draw = random.Random(seed)
+    fitting: set[str] = set()
+    for kind in (True, False):
+        docs = sorted({r["doc"] for r in rows if r["answerable"] == kind})
+        fitting |= set(draw.sample(docs, len(docs) // 2))
+    fit = [r for r in rows if r["doc"] in fitting]
+    test = [r for r in rows if r["doc"] not in fitting]
+    x = np.array([[r[f] for f in features] for r in fit])
+    w = fit_logistic(x, np.array([float(r["answerable"]) for r in fit]))
+    score = lambda r: w[0] + sum(wi * r[f] for wi, f in zip(w[1:], features))  # noqa: E731
+    cut = sorted(score(r) for r in fit if r["answerable"])
+    cut_at = cut[int(rate * len(cut))]
+    false = statistics.fmean(score(r) < cut_at for r in test if r["answerable"])
+    true = statistics.fmean(score(r) < cut_at for r in test if not r["answerable"])
+    return false, true
 
 
 if __name__ == "__main__":

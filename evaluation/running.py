@@ -384,7 +384,7 @@ def _answers(
     warm_up(local)
     answerer.warm_up()  # the chat does this at start-up: the fixed prompt is not a question's cost
     em = f1_sum = f1_any_sum = 0.0
-    numeric = numeric_right = cited_right = answered = refused = 0
+    numeric = numeric_right = cited_right = answered = refused = gated = 0
     took: list[float] = []
     first_token: list[float] = []
     by_id = {r["id"]: r for r in records}
@@ -406,6 +406,7 @@ def _answers(
             numeric += 1
             numeric_right += numeric_exact(text, golds)
         refused += answer.refused
+        gated += answer.decision is not None and not answer.decision.answerable
         if not answer.refused:
             answered += 1
             cited_right += cited_holds_gold
@@ -423,6 +424,7 @@ def _answers(
             cited=[c.n for c in answer.citations],
             cited_holds_gold=cited_holds_gold,
             ms=round(took[-1]),
+            gate=answer.to_json()["gate"],
         )
     n = len(items)
     out: dict[str, Any] = {
@@ -433,16 +435,18 @@ def _answers(
         "numeric_exact": _rate(numeric_right, numeric),
         "citation_accuracy": _rate(cited_right, answered),
         "false_refusal": _rate(refused, n),
+        "false_refusal_gate": _rate(gated, n),  # of those, refused by the gate before the LLM
         "true_refusal": None,
         "first_token_ms_p50": _p(first_token, 50),
         "answer_ms_p50": _p(took, 50),
         "answer_ms_p95": _p(took, 95),
     }
     if unanswerable:
-        right = 0
+        right = by_gate = 0
         for item in tqdm(unanswerable, desc="Unanswerable", unit="q", disable=not show_bar, leave=False):
             answer = answerer.ask(item.question(lang))
             right += answer.refused
+            by_gate += answer.decision is not None and not answer.decision.answerable
             records.append(
                 {
                     "id": item.id,
@@ -450,8 +454,10 @@ def _answers(
                     "unanswerable": True,
                     "answer": answer.answer,
                     "refused": answer.refused,
+                    "gate": answer.to_json()["gate"],
                 }
             )
         out["unanswerable"] = len(unanswerable)
         out["true_refusal"] = _rate(right, len(unanswerable))
+        out["true_refusal_gate"] = _rate(by_gate, len(unanswerable))
     return out

@@ -345,6 +345,7 @@ def test_answers_are_scored_and_a_number_counts_across_conventions(tiny, tmp_pat
     bakery = records["bakery"]
     assert metrics["numeric"] == 1 and metrics["numeric_exact"] == 1.0, bakery
     assert bakery["refused"] is False and bakery["cited"], bakery
+    assert bakery["gate"]["answerable"] is True and metrics["false_refusal_gate"] == 0.0
     assert 0.0 <= metrics["em"] <= metrics["f1"] <= metrics["f1_any"] <= 1.0
     assert metrics["answer_ms_p50"] > 0
     print(f"\ntiny LLM eval: {seconds:.1f} s; {json.dumps(metrics)}\n{json.dumps(records, ensure_ascii=False)}")
