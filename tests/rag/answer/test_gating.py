@@ -30,6 +30,15 @@ ANSWERABLE = [
     "Wer dirigiert die Tournee der Wiener Philharmoniker?",
     "Combien de concerts les Philharmoniques de Vienne donnent-ils au Japon ?",
 ]
+# The same article, a question it does not answer: the gate cannot know that the article is silent
+# on it (the model reads the passages and decides, tests/rag/answer/test_answering_e2e.py), but it
+# must judge it less answerable than the question the article does answer.
+NEAR_TOPIC = {
+    "How many people died in the flood in Linz?": "How many houses had to be evacuated in Linz?",
+    "Wie hoch war der Schaden durch das Hochwasser?": "Wie viele Häuser mussten in Linz evakuiert werden?",
+    "Who designed the new station in Graz?": "When will the new station in Graz open?",
+    "Wie viele Karten wurden für die Japan-Tournee verkauft?": "Wer dirigiert die Tournee der Wiener Philharmoniker?",
+}
 OFF_TOPIC = [
     "What is the capital of Australia?",
     "Was ist die Hauptstadt von Australien?",
@@ -47,7 +56,7 @@ def searched(tmp_path_factory, model_dir):
     settings = Settings(index_dir=root / "index", model_dir=model_dir, corpus_dir=corpus)
     ingest([corpus], settings, show_bar=False)
     retriever = build_retriever(settings, open_store(settings, get_embeddings(settings)))
-    return settings, {q: retriever.search(q) for q in ANSWERABLE + OFF_TOPIC}
+    return settings, {q: retriever.search(q) for q in ANSWERABLE + OFF_TOPIC + list(NEAR_TOPIC)}
 
 
 @pytest.mark.parametrize("question", ANSWERABLE)
@@ -62,6 +71,13 @@ def test_off_topic_questions_are_refused_in_every_language(searched, question):
     settings, found = searched
     decision = AnswerGate.from_settings(settings).run(found[question])
     assert not decision.answerable, decision
+
+
+@pytest.mark.parametrize(("near", "answered"), NEAR_TOPIC.items())
+def test_a_question_the_article_does_not_answer_scores_below_one_it_does(searched, near, answered):
+    settings, found = searched
+    gate = AnswerGate.from_settings(settings)
+    assert gate.run(found[near]).logit < gate.run(found[answered]).logit - 1.0
 
 
 def test_a_german_question_is_judged_as_same_language_and_an_english_one_across(searched):
