@@ -23,7 +23,7 @@ A question file is ``.jsonl``, one question per line, in one of two formats:
   The question is in the articles' language, so ``answers[0]`` is also the answer as the article
   writes it. ``lang`` (a language code: "de", "en", "fr", ...) is optional: a row without it is in the
   file's language, which is ``--lang`` when given, else the ``lang`` of the other rows, else detected
-  from the questions (English or German only: for another language say ``lang`` or ``--lang``).
+  from the questions (English, German, French, Spanish or Italian; for another language say ``lang`` or ``--lang``).
 
 In both, the context is the gold paragraph, verbatim in the article ("" for a question the corpus
 cannot answer), ``doc_file`` the article's file name in the corpus, ``id`` is optional (default: the
@@ -330,7 +330,7 @@ def _check_lang(path: Path, items: list[QAItem], langs: list[tuple[str, str]], l
 def file_lang(items: Sequence[QAItem]) -> str | None:
     """The language to ask a file's questions in when ``--lang`` does not say: ``en`` for an XQuAD
     file, the rows' ``lang`` for a one-language file, else the language detected from most questions
-    (English or German only); None when nothing tells."""
+    (English, German, French, Spanish or Italian); None when nothing tells."""
     if not items or isinstance(items[0], XQuADItem):
         return "en"
     named = [item.lang for item in items if isinstance(item, OneLanguageItem) and item.lang]
@@ -356,13 +356,19 @@ class UnanswerableSplit:
     answerable: Path
     unanswerable: Path
     removed: tuple[str, ...]
+    # The same two files again for half of the articles of each kind (``calibration/``) and for the
+    # other half (``test/``): a refusal gate fitted on the first is reported on questions about
+    # articles it never saw (``newsqa calibrate``).
+    calibration: Path
+    test: Path
 
 
 def split_unanswerable(items: list[QAItem], corpus_dir: Path, out_dir: Path, seed: int = 0) -> UnanswerableSplit:
     """Copy ``corpus_dir`` to ``out_dir/corpus`` without half (drawn with ``seed``) of the articles the
     questions are about; write their questions to ``unanswerable.jsonl`` and the others' to
     ``answerable.jsonl``, each row in its own format. Questions about a removed article cannot be
-    answered from the copy."""
+    answered from the copy. ``calibration/`` and ``test/`` hold the same two files for two halves of
+    the articles (each half has removed and kept articles)."""
     articles = sorted({item.doc_file for item in items})
     if len(articles) < 2:
         raise QAFileError("the questions must be about at least two articles to split them")
@@ -381,8 +387,27 @@ def split_unanswerable(items: list[QAItem], corpus_dir: Path, out_dir: Path, see
     for path in sorted(corpus_dir.iterdir()):
         if path.is_file() and path.name not in removed:
             shutil.copy2(path, corpus_out / path.name)
-    answerable, unanswerable = out_dir / "answerable.jsonl", out_dir / "unanswerable.jsonl"
-    for target, keep in ((answerable, False), (unanswerable, True)):
-        rows = [item.to_json() for item in items if (item.doc_file in removed) == keep]
-        target.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    return UnanswerableSplit(corpus_out, answerable, unanswerable, tuple(sorted(removed)))
+    draw = random.Random(seed + 1)
+    calibrating = set()
+    for group in (sorted(removed), sorted(set(articles) - removed)):
+        calibrating |= set(draw.sample(group, (len(group) + 1) // 2))
+    halves = {
+        out_dir: set(articles),
+        out_dir / "calibration": calibrating,
+        out_dir / "test": set(articles) - calibrating,
+    }
+    for folder, kept in halves.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, unanswered in (("answerable.jsonl", False), ("unanswerable.jsonl", True)):
+            rows = [i.to_json() for i in items if i.doc_file in kept and (i.doc_file in removed) == unanswered]
+            (folder / name).write_text(
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+            )
+    return UnanswerableSplit(
+        corpus_out,
+        out_dir / "answerable.jsonl",
+        out_dir / "unanswerable.jsonl",
+        tuple(sorted(removed)),
+        out_dir / "calibration",
+        out_dir / "test",
+    )

@@ -38,9 +38,10 @@ from evaluation.dataset import QAItem, file_lang, is_lang_code, load_qa, sample
 from evaluation.scoring import exact_match, f1, is_numeric, numeric_exact
 from ingest.indexing import ingest
 from ingest.loading import load_file
+from rag.answer.gating import AnswerGate
 from rag.answer.quick import quick_answer
 from rag.retrieval.evidence import evidence
-from rag.retrieval.retrieving import Passage, Retriever, build_retriever
+from rag.retrieval.retrieving import Passage, Retrieval, Retriever, build_retriever
 from rag.settings import Settings
 
 #: How deep the ranking is scored (MRR@10).
@@ -215,9 +216,11 @@ class _GoldRetriever(Retriever):
         self.spans = spans
         self.current: QAItem | None = None
 
-    def run(self, question: str, sources: list[str] | None = None) -> list[Passage]:
+    def search(self, question: str, sources: list[str] | None = None) -> Retrieval:
         assert self.current is not None
-        return [self.spans.gold_passage(self.current)]
+        gold = self.spans.gold_passage(self.current)
+        # The gold paragraph is the answer's passage by definition: the gate must let it through.
+        return Retrieval([gold], [gold.score], [gold.source], gold.score, "", None)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -273,7 +276,8 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
             "top_k",
             "chunk_tokens",
             "chunk_overlap_sentences",
-            "relevance_threshold",
+            "gate_same_language",
+            "gate_cross_language",
             "embedding_backend",
             "evidence_windows",
             "window_chars",
@@ -311,7 +315,7 @@ def _retrieval(
         read_hits += any(spans.is_read_hit(p, item) for p in read)
         read_chars.append(sum(len(p.text) for p in read))
         # The instant answer shown before the LLM's: does its sentence state the gold answer?
-        quick = quick_answer(item.question(lang), read, ranker.store.embeddings, threshold=local.relevance_threshold)
+        quick = quick_answer(item.question(lang), read, ranker.store.embeddings)
         quick_hits += quick is not None and holds_gold(quick.text, item)
         records.append(
             {
@@ -338,17 +342,25 @@ def _retrieval(
 def _gate(
     unanswerable: list[QAItem], lang: str | None, ranker: Retriever, local: Settings, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Without the LLM, only the relevance threshold refuses: how often it does on unanswerables."""
+    """Without the LLM, only the answerability gate refuses: how often it does on unanswerables."""
     if not unanswerable:
         return {}
+    gate = AnswerGate.from_settings(local)
+    retriever = build_retriever(local, ranker.store)
     below = 0
     for item in unanswerable:
-        best = max((p.score for p in ranker.run(item.question(lang))[: local.top_k]), default=0.0)
-        below += best < local.relevance_threshold
+        decision = gate.run(retriever.search(item.question(lang)))
+        below += not decision.answerable
         records.append(
-            {"id": item.id, "question": item.question(lang), "unanswerable": True, "best_score": round(best, 4)}
+            {
+                "id": item.id,
+                "question": item.question(lang),
+                "unanswerable": True,
+                "best_score": round(decision.signals.best, 4),
+                "gate_logit": round(decision.logit, 3),
+            }
         )
-    return {"unanswerable": len(unanswerable), "threshold_refusal": _rate(below, len(unanswerable))}
+    return {"unanswerable": len(unanswerable), "gate_refusal": _rate(below, len(unanswerable))}
 
 
 def _answers(
@@ -372,7 +384,7 @@ def _answers(
     warm_up(local)
     answerer.warm_up()  # the chat does this at start-up: the fixed prompt is not a question's cost
     em = f1_sum = f1_any_sum = 0.0
-    numeric = numeric_right = cited_right = answered = refused = 0
+    numeric = numeric_right = cited_right = answered = refused = gated = 0
     took: list[float] = []
     first_token: list[float] = []
     by_id = {r["id"]: r for r in records}
@@ -394,6 +406,7 @@ def _answers(
             numeric += 1
             numeric_right += numeric_exact(text, golds)
         refused += answer.refused
+        gated += answer.decision is not None and not answer.decision.answerable
         if not answer.refused:
             answered += 1
             cited_right += cited_holds_gold
@@ -411,6 +424,7 @@ def _answers(
             cited=[c.n for c in answer.citations],
             cited_holds_gold=cited_holds_gold,
             ms=round(took[-1]),
+            gate=answer.to_json()["gate"],
         )
     n = len(items)
     out: dict[str, Any] = {
@@ -421,16 +435,18 @@ def _answers(
         "numeric_exact": _rate(numeric_right, numeric),
         "citation_accuracy": _rate(cited_right, answered),
         "false_refusal": _rate(refused, n),
+        "false_refusal_gate": _rate(gated, n),  # of those, refused by the gate before the LLM
         "true_refusal": None,
         "first_token_ms_p50": _p(first_token, 50),
         "answer_ms_p50": _p(took, 50),
         "answer_ms_p95": _p(took, 95),
     }
     if unanswerable:
-        right = 0
+        right = by_gate = 0
         for item in tqdm(unanswerable, desc="Unanswerable", unit="q", disable=not show_bar, leave=False):
             answer = answerer.ask(item.question(lang))
             right += answer.refused
+            by_gate += answer.decision is not None and not answer.decision.answerable
             records.append(
                 {
                     "id": item.id,
@@ -438,8 +454,10 @@ def _answers(
                     "unanswerable": True,
                     "answer": answer.answer,
                     "refused": answer.refused,
+                    "gate": answer.to_json()["gate"],
                 }
             )
         out["unanswerable"] = len(unanswerable)
         out["true_refusal"] = _rate(right, len(unanswerable))
+        out["true_refusal_gate"] = _rate(by_gate, len(unanswerable))
     return out

@@ -46,13 +46,22 @@ from typing import Any
 import gradio as gr
 
 from ingest.loading import SUPPORTED_SUFFIXES
-from rag.answer.answering import Answer, Answerer, QuestionError, Token, build_answerer, clean_question
+from rag.answer.answering import (
+    Answer,
+    Answerer,
+    QuestionError,
+    Token,
+    Waiting,
+    build_answerer,
+    clean_question,
+)
 from rag.answer.condensing import Condenser, Turn, own_context
 from rag.answer.quick import QuickAnswer
 from rag.models.gguf import ModelSetupError
 from rag.retrieval.catalog import ArticleInfo, list_articles
 from rag.settings import Settings
 from rag.store import IndexMissingError, StoreError
+from rag.text.language import detect_language, message
 from ui.rendering import (
     CSS,
     EMPTY_SOURCES,
@@ -70,10 +79,12 @@ from ui.rendering import (
 
 log = logging.getLogger(__name__)
 
-#: Every event that runs the LLM shares this concurrency group: one model on two cores answers one
-#: question at a time, whether it came from the page, an example or the API.
+#: Every event that asks a question shares this concurrency group, whether it came from the page, an
+#: example or the API. Up to CHATS_AT_ONCE questions are taken at once: each is searched, refused by
+#: the gate or given its instant answer at once, and their answers then take turns on the one model
+#: (Answerer.generating), so a question the articles do not cover never waits behind others' answers.
 GENERATION_GROUP = "newsqa-generation"
-GENERATIONS_AT_ONCE = 1
+CHATS_AT_ONCE = 20
 
 #: Questions waiting beyond this get "queue full" at once instead of waiting for many minutes.
 QUEUE_SIZE = 100
@@ -172,6 +183,9 @@ def respond(
             elif isinstance(event, QuickAnswer):
                 quick_event, quick = event, quick_html(event, turn)
                 yield message_html("", quick=quick, searched=searched), []
+            elif isinstance(event, Waiting):
+                status = message("waiting", detect_language(question), ahead=event.ahead)
+                yield message_html("", quick=quick, searched=searched, status=status), []
     except (QuestionError, StoreError, ModelSetupError) as exc:  # the message says what to do
         yield message_html(esc(str(exc))), []
 
@@ -230,7 +244,7 @@ def ingest_uploads(
 def follow_up_condenser(settings: Settings, answerer: Answerer) -> Condenser:
     """The rewriter of follow-ups: the answerer's LLM, in a context of its own unless configured not to."""
     model = answerer.chat_model
-    return Condenser(own_context(model) if settings.followup_own_context else model)
+    return Condenser(own_context(model) if settings.followup_own_context else model, generating=answerer.generating)
 
 
 @dataclass
@@ -353,7 +367,7 @@ def build_app(settings: Settings, answerer: Answerer, condenser: Condenser | Non
                     run_examples_on_click=True,
                     cache_examples=False,
                     flagging_mode="never",
-                    concurrency_limit=GENERATIONS_AT_ONCE,
+                    concurrency_limit=CHATS_AT_ONCE,
                     api_name="chat",
                 )
             with gr.Column(scale=2):
@@ -370,11 +384,11 @@ def _one_generation_at_a_time(demo: gr.Blocks) -> None:
     """Put every event that calls the chat function into one concurrency group.
 
     ChatInterface gives the page's submit, its examples and the ``/chat`` API separate events,
-    each with its own limit of one: a browser user and an API user would generate at once.
+    each with a limit of its own: together they would take three times the questions at once.
     Those events are the ones carrying our explicit limit (the rest keep "default").
     """
     for block_fn in demo.fns.values():
-        if block_fn.concurrency_limit == GENERATIONS_AT_ONCE:
+        if block_fn.concurrency_limit == CHATS_AT_ONCE:
             block_fn.concurrency_id = GENERATION_GROUP
 
 
@@ -432,7 +446,7 @@ def serve(
 
     The page's styles and the citation links' script are given here: Gradio 6 takes them at launch.
     """
-    demo.queue(default_concurrency_limit=GENERATIONS_AT_ONCE, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     private = [settings.index_dir, settings.corpus_dir, settings.model_dir]
     demo.launch(
         server_name=host,

@@ -8,6 +8,7 @@ Usage::
     newsqa models                              # build the model cache now (the install step does this)
     newsqa eval --qa dev.jsonl --corpus DIR [--lang en|de|CODE] [--limit N] [--seed S] [--retrieval-only] [--json]
     newsqa eval-split --qa dev.jsonl --corpus DIR --out DIR   # a corpus without half the question articles
+    newsqa calibrate --split DIR [--false-refusal 0.03] [--json]   # fit the refusal gate on that split
 
 Exit status: 0 success, 1 failure, 2 bad usage, 3 ingestion completed but skipped some files.
 """
@@ -97,8 +98,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     split.add_argument("--qa", type=Path, required=True)
     split.add_argument("--corpus", type=Path, required=True)
-    split.add_argument("--out", type=Path, required=True, help="writes corpus/, answerable.jsonl, unanswerable.jsonl")
+    split.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="writes corpus/, answerable.jsonl, unanswerable.jsonl, and both files again for two halves of "
+        "the articles in calibration/ and test/",
+    )
     split.add_argument("--seed", type=int, default=0)
+
+    fit = commands.add_parser(
+        "calibrate",
+        help="fit the refusal gate on an eval-split folder's calibration half and report it on its test half",
+    )
+    fit.add_argument("--split", type=Path, required=True, help="a folder written by `newsqa eval-split`")
+    fit.add_argument(
+        "--false-refusal",
+        type=float,
+        default=0.03,
+        help="share of the calibration half's answerable questions the gate may refuse (default 0.03)",
+    )
+    fit.add_argument("--json", action="store_true", help="print one JSON object")
+    fit.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 
@@ -230,8 +251,26 @@ def run_eval_split(args: argparse.Namespace) -> int:
     split = split_unanswerable(load_qa(args.qa), args.corpus, args.out, seed=args.seed)
     print(
         f"{split.corpus_dir}: the corpus without {len(split.removed)} article(s)\n"
-        f"{split.answerable}: questions it can answer\n{split.unanswerable}: questions it cannot answer"
+        f"{split.answerable}: questions it can answer\n{split.unanswerable}: questions it cannot answer\n"
+        f"{split.calibration}, {split.test}: the same for two halves of the articles (`newsqa calibrate`)"
     )
+    return EXIT_OK
+
+
+def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.calibrating import calibrate
+
+    if not 0 <= args.false_refusal < 1:
+        print(f"newsqa: error: --false-refusal must be in [0, 1), got {args.false_refusal}", file=sys.stderr)
+        return EXIT_USAGE
+    result = calibrate(args.split, settings, args.false_refusal, show_bar=not args.quiet)
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return EXIT_OK
+    print(f"Refusals on {args.split / 'test'} (the gate was fitted on {args.split / 'calibration'}):")
+    print(result.table())
+    print(f"\nTo refuse {args.false_refusal:.0%} of the calibration half's answerable questions, set:")
+    print(result.settings_lines())
     return EXIT_OK
 
 
@@ -265,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_eval(args, settings)
         if args.command == "eval-split":
             return run_eval_split(args)
+        if args.command == "calibrate":
+            return run_calibrate(args, settings)
         return run_models(settings)
     except QuestionError as exc:
         print(f"newsqa: {exc}", file=sys.stderr)

@@ -134,9 +134,14 @@ def quick_html(event: Any, turn: str, done: bool = False) -> str:
     )
 
 
-def message_html(body: str, *, quick: str = "", warning: str = "", searched: str | None = None) -> str:
-    """One chat message: the quick answer, the answer, a warning, and the question searched."""
+def message_html(
+    body: str, *, quick: str = "", warning: str = "", searched: str | None = None, status: str = ""
+) -> str:
+    """One chat message: the quick answer, the answer, a warning, the question searched, and a status
+    line while the answer waits for the model."""
     parts = [quick, f'<div class="{PREFIX}-answer">{body}</div>']
+    if status:
+        parts.append(f'<small class="{PREFIX}-status">{esc(status)}</small>')
     if warning:
         parts.append(f'<div class="{PREFIX}-warning">⚠️ {esc(warning)}</div>')
     if searched:

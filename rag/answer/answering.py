@@ -15,7 +15,9 @@ LLM. Everything the model writes is then checked by :mod:`rag.answer.citing` bef
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 
 from rag.answer.citing import check_answer
 from rag.answer.completing import whole_fact
+from rag.answer.gating import AnswerGate, Decision
 from rag.answer.prompting import few_shot_prompt
 from rag.answer.quick import QuickAnswer, quick_answer
 from rag.answer.spans import NOT_FOUND, span_grammar
@@ -37,7 +40,7 @@ from rag.answer.supporting import claim_for, sentence_with, supporting_span
 from rag.answer.translating import Translator, translate_amount
 from rag.models.llm import calling_llm
 from rag.retrieval.evidence import evidence
-from rag.retrieval.retrieving import Passage, Retriever, build_retriever, passages_language
+from rag.retrieval.retrieving import Passage, Retrieval, Retriever, build_retriever, passages_language
 from rag.settings import Settings
 from rag.store import reading
 from rag.text.instructions import without_instructions
@@ -116,6 +119,39 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """The article closest to a question the articles do not answer: somewhere to read on."""
+
+    title: str
+    source: str  # the file name
+    path: str
+    url: str | None = None
+
+    @classmethod
+    def of(cls, passage: Passage) -> Lead:
+        return cls(title=passage.title or passage.name, source=passage.name, path=passage.source, url=passage.url)
+
+
+def refusal(question: str, language: str, lead: Lead | None) -> str:
+    """What newsqa says when the articles do not answer ``question``, in its language, with the closest article.
+
+    Usage: ``refusal("How much does Russia pay?", "en", lead)``
+    -> ``The articles do not answer “How much does Russia pay?”. Closest article: “…” (nk.txt).``
+    """
+    said = message("not_answered", language, question=question)
+    if lead is None:
+        return said
+    return f"{said} {message('closest_article', language, title=short_title(lead.title), source=lead.source)}"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The answer waits for the model, busy with ``ahead`` answers to other questions first."""
+
+    ahead: int
+
+
+@dataclass(frozen=True)
 class Token:
     """A piece of the answer as the model streams it (before checking)."""
 
@@ -141,6 +177,10 @@ class Answer:
     # The sentence the answer rests on (in its first cited passage): what the chat quotes once the
     # answer is there, in place of the instant answer's guess. None for a refusal.
     support: QuickAnswer | None = None
+    # For a refusal: the article closest to the question, named as a lead to open, never as an answer.
+    lead: Lead | None = None
+    # The answerability gate's verdict and the signals it weighed (None when no search ran).
+    decision: Decision | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON object; later versions add keys but never rename these."""
@@ -155,6 +195,11 @@ class Answer:
             "quick_answer": asdict(self.quick_answer) if self.quick_answer else None,
             "quote": self.quote,
             "support": asdict(self.support) if self.support else None,
+            "lead": asdict(self.lead) if self.lead else None,
+            "gate": {"answerable": self.decision.answerable, "logit": round(self.decision.logit, 3)}
+            | self.decision.signals.to_json()
+            if self.decision
+            else None,
         }
 
 
@@ -222,6 +267,12 @@ class Answerer:
         # passage's own words (still right, cited and checked).
         self.translator = translator
         self.prompt = build_prompt()
+        self.gate = AnswerGate.from_settings(settings)
+        # Held while the LLM writes and translates an answer: one model on two cores writes one answer
+        # at a time, while retrieval, the gate's refusals and instant answers of other questions go on.
+        self.generating = threading.Lock()
+        self._waiting = 0  # answers waiting for self.generating (guarded by _counting)
+        self._counting = threading.Lock()
         self.chain = self._build_chain()
 
     def _build_chain(self) -> Runnable:
@@ -230,7 +281,7 @@ class Answerer:
 
         def answer_step(inputs: dict[str, Any]) -> Runnable | str:
             passages: list[Passage] = inputs["passages"]
-            if not passages or max(p.score for p in passages) < self.settings.relevance_threshold:
+            if not passages or not inputs["decision"].answerable:
                 return NOT_FOUND  # refusal as a code path: the LLM is not asked at all
             options: dict[str, Any] = {"stop": ["\n\n", "\nQuestion:"]}
             if constrained:
@@ -244,51 +295,87 @@ class Answerer:
                 | StrOutputParser()
             )
 
-        def retrieve_and_read(x: dict[str, Any]) -> list[Passage]:
-            found = self.retriever.run(x["question"], x.get("sources"))
-            return evidence(self.settings, self.retriever.store, found)
+        def search(x: dict[str, Any]) -> Retrieval:
+            return self.retriever.search(x["question"], x.get("sources"))
 
-        retrieve = RunnableLambda(retrieve_and_read)
-        return RunnablePassthrough.assign(passages=retrieve) | RunnablePassthrough.assign(
-            answer=RunnableLambda(answer_step)
+        def read(x: dict[str, Any]) -> list[Passage]:
+            return evidence(self.settings, self.retriever.store, x["found"].passages)
+
+        # Two halves, so that stream() can wait for the model between them: searching, the gate's
+        # decision and the passages read, then the answer.
+        self.searching = (
+            RunnablePassthrough.assign(found=RunnableLambda(search))
+            | RunnablePassthrough.assign(decision=RunnableLambda(lambda x: self.gate.run(x["found"])))
+            | RunnablePassthrough.assign(passages=RunnableLambda(read))
         )
+        self.answering = RunnablePassthrough.assign(answer=RunnableLambda(answer_step))
+        return self.searching | self.answering
 
-    def stream(self, question: str, sources: list[str] | None = None) -> Iterator[QuickAnswer | Token | Answer]:
-        """Yield the :class:`QuickAnswer` right after retrieval (if a passage is relevant), then the
-        answer's tokens as they come, then the checked :class:`Answer`."""
+    def stream(
+        self, question: str, sources: list[str] | None = None
+    ) -> Iterator[QuickAnswer | Waiting | Token | Answer]:
+        """Yield the :class:`QuickAnswer` right after retrieval (if the gate lets the question through),
+        :class:`Waiting` if the model is busy with other answers, the answer's tokens as they come,
+        then the checked :class:`Answer`."""
         start = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         language = detect_language(text)
         timings: dict[str, float] = {}
-        passages: list[Passage] = []
         quick: QuickAnswer | None = None
         raw = ""
         inputs = {"question": text, "language": language, "sources": sources}
         # A damaged index may only show when searched: say so with the fix, not a Chroma trace.
         with reading(self.settings), calling_llm(self.settings):
-            for chunk in self.chain.stream(inputs):
-                if "passages" in chunk:
-                    passages = chunk["passages"]
-                    timings["retrieve"] = (time.perf_counter() - start) * 1000
-                    # Before the LLM starts: the user sees the fact while the answer is written.
-                    quick = self._quick(text, passages)
-                    timings["quick"] = (time.perf_counter() - start) * 1000
-                    if quick is not None:
-                        yield quick
-                if "answer" in chunk and chunk["answer"]:
-                    if "first_token" not in timings:
-                        timings["first_token"] = (time.perf_counter() - start) * 1000
-                    raw += chunk["answer"]
-                    yield Token(chunk["answer"])
-        timings["generate"] = (time.perf_counter() - start) * 1000 - timings.get("retrieve", 0.0)
-        timings["total"] = (time.perf_counter() - start) * 1000
-        final = self._finish(text, raw, passages, language, timings)
+            found = self.searching.invoke(inputs)
+            decision, passages = found["decision"], found["passages"]
+            timings["retrieve"] = (time.perf_counter() - start) * 1000
+            # Before the LLM starts: the user sees the fact while the answer is written.
+            quick = self._quick(text, passages) if decision.answerable else None
+            timings["quick"] = (time.perf_counter() - start) * 1000
+            if quick is not None:
+                yield quick
+            # A refusal by the gate needs no model; an answer waits here for the one model (the
+            # instant answer already shown), so refusals never queue behind other readers' answers.
+            if decision.answerable:
+                yield from self._wait_for_model()
+            with self._holding_model() if decision.answerable else contextlib.nullcontext():
+                for chunk in self.answering.stream(found):
+                    if "answer" in chunk and chunk["answer"]:
+                        if "first_token" not in timings:
+                            timings["first_token"] = (time.perf_counter() - start) * 1000
+                        raw += chunk["answer"]
+                        yield Token(chunk["answer"])
+                timings["generate"] = (time.perf_counter() - start) * 1000 - timings["retrieve"]
+                timings["total"] = (time.perf_counter() - start) * 1000
+                final = self._finish(text, raw, passages, language, timings)  # translates: the model's turn
         final.quick_answer = quick
+        final.decision = decision
         yield final
+
+    def _wait_for_model(self) -> Iterator[Waiting]:
+        """Take the model (released by :meth:`_holding_model`), saying how many answers come first."""
+        if self.generating.acquire(blocking=False):
+            return
+        with self._counting:
+            self._waiting += 1
+            ahead = self._waiting  # the one being written and those that queued before this one
+        try:
+            yield Waiting(ahead)
+            self.generating.acquire()
+        finally:
+            with self._counting:
+                self._waiting -= 1
+
+    @contextlib.contextmanager
+    def _holding_model(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.generating.release()
 
     def _quick(self, question: str, passages: list[Passage]) -> QuickAnswer | None:
         embeddings = self.retriever.store.embeddings
-        return quick_answer(question, passages, embeddings, threshold=self.settings.relevance_threshold)
+        return quick_answer(question, passages, embeddings)
 
     def warm_up(self) -> None:
         """Evaluate the fixed part of the prompt (rules and worked examples) once, at start-up.
@@ -344,7 +431,10 @@ class Answerer:
         checked = check_answer(raw, [p.text for p in passages], question)
         # A guess the model did not flag: every number it gave is in no passage it was shown.
         if is_refusal(raw) or checked.unfounded:
-            return Answer(question, message("not_found", language), True, [], [], timings, language, passages)
+            lead = Lead.of(passages[0]) if passages else None
+            return Answer(
+                question, refusal(question, language, lead), True, [], [], timings, language, passages, lead=lead
+            )
         citations = [_citation(n, passages[n - 1]) for n in checked.cited]
         first = checked.cited[0] if checked.cited else None
         support = _support(checked.answer, quote, first, passages[first - 1]) if first else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -140,13 +141,17 @@ def own_context(chat_model: BaseChatModel) -> BaseChatModel:
 class Condenser:
     """Follow-up question plus chat history in, standalone question out (a LangChain runnable)."""
 
-    def __init__(self, chat_model: BaseChatModel, max_tokens: int = 60) -> None:
+    def __init__(
+        self, chat_model: BaseChatModel, max_tokens: int = 60, generating: threading.Lock | None = None
+    ) -> None:
         """
         Args:
             chat_model: the model that rewrites (see :func:`own_context`).
             max_tokens: longest rewrite; a question is one line.
+            generating: held while the model writes; the chat shares the answerer's (one generation at a time).
         """
         self.chat_model = chat_model
+        self.generating = generating or threading.Lock()
         self.prompt = build_prompt()
         # One line: the model stops at the end of the question instead of going on to answer it.
         self.chain: Runnable = self.prompt | chat_model.bind(stop=["\n"], max_tokens=max_tokens) | StrOutputParser()
@@ -163,7 +168,8 @@ class Condenser:
         language = detect_language(question, default=detect_language(turns[-1].question))
         inputs = {"history": format_history(turns), "question": question, "language": NAMES.get(language, "English")}
         try:
-            raw = self.chain.invoke(inputs)
+            with self.generating:
+                raw = self.chain.invoke(inputs)
         except Exception as exc:  # a rewrite is a help, never a reason for no answer: search as asked
             log.warning("could not rewrite the follow-up question: %s", exc)
             return question

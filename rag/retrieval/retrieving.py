@@ -121,6 +121,21 @@ def _sentence_lift(passages: dict[str, Passage], sentences: list[Hit]) -> dict[s
     }
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """What one search found: the passages for the LLM and what the answerability gate measures.
+
+    Usage: ``found = retriever.search(question); found.passages, found.best_sentence``
+    """
+
+    passages: list[Passage]  # the top_k of the fusion, best first
+    dense_scores: list[float]  # cosine of the dense search's passages, best first (up to POOL)
+    dense_sources: list[str]  # their articles, in the same order
+    best_sentence: float  # cosine of the nearest sentence record (the best passage's when there are none)
+    question_language: str
+    passages_language: str | None
+
+
 def passages_language(passages: Sequence[Passage]) -> str | None:
     """The language most of these passages are written in (``None`` when none is recognised)."""
     votes = Counter(lang for p in passages if (lang := detect_language(p.text, default="")))
@@ -159,19 +174,34 @@ class Retriever:
 
     def run(self, question: str, sources: list[str] | None = None) -> list[Passage]:
         """The ``top_k`` passages for ``question``, best first; ``sources`` limits the articles."""
+        return self.search(question, sources).passages
+
+    def search(self, question: str, sources: list[str] | None = None) -> Retrieval:
+        """:meth:`run`, with the scores the answerability gate reads (:mod:`rag.answer.gating`)."""
         with reading(self.store.settings):
             self.store = self.store.fresh()
             found: dict[str, Passage] = {}
             vector = self.store.embeddings.embed_query(question)
-            rankings = [self._dense(vector, sources, found)]
-            dense_top = [found[key] for key in rankings[0][:5]]
+            dense, sentences = self._dense(vector, sources, found)
+            rankings = [dense]
+            dense_top = [found[key] for key in dense[:5]]
+            question_language, language = detect_language(question), passages_language(dense_top)
             # BM25 on words of another language than the passages' only adds noise (measured).
-            if self.keyword and detect_language(question) == passages_language(dense_top):
+            if self.keyword and question_language == language:
                 # InternalError: another process is writing this moment (see _add_missing): dense only.
                 with contextlib.suppress(InternalError):
                     rankings.append(self._bm25(question, sources))
             best = self._add_missing(fuse(rankings, self.fusion_k), vector, found)
-        return [found[key] for key in best]
+        by_cosine = sorted((found[key] for key in dense), key=lambda p: -p.score)
+        passages = [found[key] for key in best]
+        return Retrieval(
+            passages=passages,
+            dense_scores=[p.score for p in by_cosine],
+            dense_sources=[p.source for p in by_cosine],
+            best_sentence=max((score for _, score in sentences), default=max((p.score for p in passages), default=0.0)),
+            question_language=question_language,
+            passages_language=language,
+        )
 
     # --- the searches ---------------------------------------------------------------------------
 
@@ -198,10 +228,12 @@ class Retriever:
                 pass  # the filtered query fails while another process writes (above): keep what we have
         return passages[: max(POOL, self.top_k)], sentences
 
-    def _dense(self, vector: list[float], sources: list[str] | None, found: dict[str, Passage]) -> list[str]:
+    def _dense(
+        self, vector: list[float], sources: list[str] | None, found: dict[str, Passage]
+    ) -> tuple[list[str], list[Hit]]:
         """Passage ids by cosine similarity (relevance = 1 - cosine distance), each lifted by its
         best-matching sentence when the index holds sentence vectors: a passage of several facts is
-        then found by the one the question asks about."""
+        then found by the one the question asks about. Also the sentence records it saw."""
         passages, sentences = self._nearest(vector, sources)
         scored = {}
         for doc, score in passages:
@@ -211,7 +243,7 @@ class Retriever:
         if self.sentence_weight > 0 and sentences:
             lift = _sentence_lift({key: found[key] for key in scored}, sentences)
             scored = {k: s + self.sentence_weight * lift[k] for k, s in scored.items()}
-        return sorted(scored, key=lambda k: -scored[k])
+        return sorted(scored, key=lambda k: -scored[k]), sentences
 
     def _bm25(self, query: str, sources: list[str] | None) -> list[str]:
         # The keyword index is on disk and kept by ingestion: always current, nothing to build here.

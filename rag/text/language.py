@@ -3,7 +3,7 @@
 Usage::
 
     detect_language("Wie viele Soldaten wurden geschickt?")   # "de"
-    message("not_found", "de")                               # "Dazu steht nichts in den Artikeln."
+    message("not_answered", "de", question="Wie alt ist er?")  # "Die Artikel beantworten „Wie alt ist er?“ nicht."
 
 The LLM answers in the question's language by itself; this module is for what newsqa says without
 the LLM (refusals, errors) and for naming the answer language in the prompt, which a 1.5B model
@@ -25,38 +25,84 @@ _MARKERS: dict[str, frozenset[str]] = {
         "der die das den dem des ein eine einen einem einer und oder ist sind war waren wer wen wem "
         "wessen was wann wo warum wie viele viel welche welcher welches hat haben hatte wurde wurden "
         "nicht mit von zu im in auf für bei aus nach über um es sie er ihr ihre sich auch noch gibt "
-        "seit als dass".split()
+        "seit als dass welchem welchen worauf woran womit wofür wodurch".split()
+    ),
+    # A question in a third language is answered and refused in that language, never taken for English.
+    "fr": frozenset(
+        "le la les des du une est sont était étaient qui que quoi quel quelle quels quelles combien "
+        "pourquoi comment où quand avec pour dans sur par pas ont été il elle ils elles au aux ce "
+        "cette ces leur se ne qu est-ce".split()
+    ),
+    "es": frozenset(
+        "el los las del una es son fue fueron qué quién quiénes cuál cuáles cuántos cuántas cuánto "
+        "cómo dónde cuándo por con para sobre han ha su sus lo al y muchos muchas la".split()
+    ),
+    "it": frozenset(
+        "il lo gli dei degli delle della è sono era erano chi che cosa quale quali quanti quante "
+        "quanto come dove quando perché con per non hanno ha suo sua nel nella alla ai la del".split()
     ),
 }
-_UMLAUT = re.compile(r"[äöüßÄÖÜ]")
+# Letters only one of the languages writes (several of them tell little apart: à is French and Italian).
+_LETTERS: dict[str, re.Pattern[str]] = {
+    "de": re.compile(r"[äöüßÄÖÜ]"),
+    "fr": re.compile(r"[çêëîïôûœÇÊÎÔ]"),
+    "es": re.compile(r"[ñ¿¡áíóúÑ]"),
+}
 
-NAMES = {"en": "English", "de": "German"}
+NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian"}
 
 _MESSAGES: dict[str, dict[str, str]] = {
-    "not_found": {
-        "en": "The articles do not say.",
-        "de": "Dazu steht nichts in den Artikeln.",
+    "not_answered": {
+        "en": "The articles do not answer “{question}”.",
+        "de": "Die Artikel beantworten „{question}“ nicht.",
+        "fr": "Les articles ne répondent pas à « {question} ».",
+        "es": "Los artículos no responden a «{question}».",
+        "it": "Gli articoli non rispondono a «{question}».",
+    },
+    "closest_article": {
+        "en": "The closest article is “{title}” ({source}).",
+        "de": "Am nächsten kommt der Artikel „{title}“ ({source}).",
+        "fr": "L'article le plus proche est « {title} » ({source}).",
+        "es": "El artículo más cercano es «{title}» ({source}).",
+        "it": "L'articolo più vicino è «{title}» ({source}).",
+    },
+    "waiting": {
+        "en": "Waiting for the model: {ahead} answer(s) to other questions come first …",
+        "de": "Warten auf das Modell: zuerst {ahead} Antwort(en) auf andere Fragen …",
+        "fr": "En attente du modèle : {ahead} réponse(s) à d'autres questions d'abord …",
+        "es": "Esperando al modelo: primero {ahead} respuesta(s) a otras preguntas …",
+        "it": "In attesa del modello: prima {ahead} risposta/e ad altre domande …",
     },
     "empty_question": {
         "en": "Please type a question.",
         "de": "Bitte geben Sie eine Frage ein.",
+        "fr": "Veuillez saisir une question.",
+        "es": "Escriba una pregunta, por favor.",
+        "it": "Scriva una domanda, per favore.",
     },
     "too_long": {
         "en": "That question is too long ({length} characters, at most {limit}). Please shorten it.",
         "de": "Die Frage ist zu lang ({length} Zeichen, höchstens {limit}). Bitte kürzen Sie sie.",
+        "fr": "Cette question est trop longue ({length} caractères, au plus {limit}). Veuillez la raccourcir.",
+        "es": "La pregunta es demasiado larga ({length} caracteres, como máximo {limit}). Acórtela, por favor.",
+        "it": "La domanda è troppo lunga ({length} caratteri, al massimo {limit}). La accorci, per favore.",
     },
     "unsupported_numbers": {
         "en": "Not found in the cited passages: {numbers}",
         "de": "Nicht in den zitierten Passagen belegt: {numbers}",
+        "fr": "Absent des passages cités : {numbers}",
+        "es": "No consta en los pasajes citados: {numbers}",
+        "it": "Non presente nei passaggi citati: {numbers}",
     },
 }
 
 
 def detect_language(text: str, default: str = "en") -> str:
-    """``"en"`` or ``"de"`` for a question; ``default`` when nothing tells them apart."""
-    words = re.findall(r"[^\W\d_]+", text.lower())
+    """``"en"``, ``"de"``, ``"fr"``, ``"es"`` or ``"it"`` for a question; ``default`` when nothing tells them apart."""
+    words = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)?", text.lower())
     scores = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
-    scores["de"] += 2 * len(_UMLAUT.findall(text))
+    for lang, letters in _LETTERS.items():
+        scores[lang] += 2 * len(letters.findall(text))
     best = max(scores, key=lambda lang: scores[lang])
     tied = sum(score == scores[best] for score in scores.values()) > 1
     return default if tied or scores[best] == 0 else best

@@ -96,7 +96,7 @@ def test_one_language_rows_without_lang_take_the_language_given_or_detected(tmp_
     french = write_rows(tmp_path / "questions.jsonl", [one(1, question="Combien de croissants ?", lang=None)])
     items = load_qa(french, lang="fr")
     assert items[0].question("fr") == "Combien de croissants ?" and items[0].golds("fr") == ("1.500", "1500")
-    assert file_lang(items) is None  # newsqa tells English and German apart only: French needs --lang or lang
+    assert file_lang(items) == "fr"  # detected from its question words, as English and German are
     # Rows without lang beside rows with it are in the file's language.
     mixed = write_rows(tmp_path / "gemischt.jsonl", [one(1, lang=None), one(2)])
     assert file_lang(load_qa(mixed)) == "de" and load_qa(mixed, lang="de")[0].question("de")
@@ -334,6 +334,21 @@ def test_the_split_removes_half_the_question_articles_and_sorts_their_questions(
     assert all(item.doc_file in copied for item in answerable)
     assert sorted(read_ids(split.unanswerable) + read_ids(split.answerable)) == sorted(i.id for i in questions)
     assert set(unanswerable) | set(answerable) == set(questions)  # every field survives the round trip
+
+
+def test_the_split_has_calibration_and_test_halves_of_different_articles(tmp_path, corpus, questions):
+    split = split_unanswerable(questions, corpus, tmp_path / "split", seed=0)
+    halves = {}
+    for half in (split.calibration, split.test):
+        answerable, unanswerable = load_qa(half / "answerable.jsonl"), load_qa(half / "unanswerable.jsonl")
+        assert answerable and unanswerable  # each half can measure refusals both ways
+        assert {i.doc_file for i in unanswerable} <= set(split.removed)
+        assert not {i.doc_file for i in answerable} & set(split.removed)
+        halves[half] = {i.doc_file for i in answerable + unanswerable}
+    assert not halves[split.calibration] & halves[split.test]  # the test half's articles are unseen
+    everything = read_ids(split.answerable) + read_ids(split.unanswerable)
+    parts = [read_ids(h / f) for h in halves for f in ("answerable.jsonl", "unanswerable.jsonl")]
+    assert sorted(everything) == sorted(i for part in parts for i in part)
 
 
 def test_the_split_keeps_the_file_order_and_is_reproducible_per_seed(tmp_path, corpus, questions):

@@ -234,7 +234,7 @@ def test_obvious_questions_rank_their_article_first(tiny, tmp_path, lang):
     assert metrics.keys() >= RETRIEVAL_KEYS and not ANSWER_KEYS & metrics.keys()
     assert (metrics["hit@1"], metrics["hit@4"], metrics["mrr@10"]) == (1.0, 1.0, 1.0), metrics
     assert metrics["retrieve_ms_p50"] > 0
-    assert "threshold_refusal" not in metrics  # no unanswerable questions asked
+    assert "gate_refusal" not in metrics  # no unanswerable questions asked
     records = [json.loads(line) for line in details.read_text(encoding="utf-8").splitlines()]
     assert [(r["id"], r["first_hit"]) for r in records] == [(q[0], 1) for q in QUESTIONS]
     assert all(r["question"] == (q[1] if lang == "en" else q[2]) for r, q in zip(records, QUESTIONS))
@@ -297,16 +297,16 @@ def test_a_limit_draws_that_many_questions(tiny):
     assert report.metrics["questions"] == 2
 
 
-def test_unanswerable_questions_report_the_threshold_refusal(tiny):
+def test_unanswerable_questions_report_the_gate_refusal(tiny):
     corpus, qa, unanswerable, settings = tiny
     report = evaluate(
         EvalOptions(qa=qa, corpus=corpus, retrieval_only=True, unanswerable=unanswerable), settings, show_bar=False
     )
     metrics = report.metrics
     assert metrics["unanswerable"] == len(UNANSWERABLE)
-    assert 0.0 <= metrics["threshold_refusal"] <= 1.0
+    assert 0.0 <= metrics["gate_refusal"] <= 1.0
     assert metrics["hit@1"] == 1.0  # the answerable ones are scored as before
-    assert report.settings["relevance_threshold"] == settings.relevance_threshold
+    assert report.settings["gate_cross_language"] == settings.gate_cross_language
 
 
 def test_questions_about_an_article_not_in_the_corpus_fail_before_indexing(tiny, tmp_path):
@@ -345,6 +345,7 @@ def test_answers_are_scored_and_a_number_counts_across_conventions(tiny, tmp_pat
     bakery = records["bakery"]
     assert metrics["numeric"] == 1 and metrics["numeric_exact"] == 1.0, bakery
     assert bakery["refused"] is False and bakery["cited"], bakery
+    assert bakery["gate"]["answerable"] is True and metrics["false_refusal_gate"] == 0.0
     assert 0.0 <= metrics["em"] <= metrics["f1"] <= metrics["f1_any"] <= 1.0
     assert metrics["answer_ms_p50"] > 0
     print(f"\ntiny LLM eval: {seconds:.1f} s; {json.dumps(metrics)}\n{json.dumps(records, ensure_ascii=False)}")

@@ -78,7 +78,7 @@ def open_chat(browser):
         demo.close()
 
 
-REFUSAL = "The articles do not say."
+REFUSAL = "The articles do not answer"  # then the question and the closest article
 
 
 def ask(page, question: str, timeout: float = 120_000):
@@ -91,7 +91,7 @@ def ask(page, question: str, timeout: float = 120_000):
     page.wait_for_function(
         """([i, refusal]) => {
           const a = document.querySelectorAll("#nq-chat [data-testid='bot'] .nq-answer")[i];
-          return a && (a.querySelector('a.nq-cite') || a.textContent.trim() === refusal);
+          return a && (a.querySelector('a.nq-cite') || a.textContent.trim().startsWith(refusal));
         }""",
         arg=[before, REFUSAL],
         timeout=timeout,
@@ -295,5 +295,5 @@ def test_an_uploaded_article_is_listed_searchable_at_once_and_can_be_filtered(se
     page.get_by_role("option", name=re.compile("Nun ist es offiziell")).click()
     page.keyboard.press("Escape")
     filtered = ask(page, "How much do the panda twins weigh?")
-    assert filtered.locator(".nq-answer").inner_text() == REFUSAL
+    assert filtered.locator(".nq-answer").inner_text().startswith(REFUSAL)
     assert all("Panda" not in str(p[-1].content) for p in llm.answer_prompts[prompts:])

@@ -158,6 +158,7 @@ def test_eval_split_writes_the_corpus_and_both_question_files(settings, tmp_path
         f"{out / 'corpus'}: the corpus without 1 article(s)",
         f"{out / 'answerable.jsonl'}: questions it can answer",
         f"{out / 'unanswerable.jsonl'}: questions it cannot answer",
+        f"{out / 'calibration'}, {out / 'test'}: the same for two halves of the articles (`newsqa calibrate`)",
     ]
     kept = [p.name for p in (out / "corpus").iterdir()]
     unanswerable = [json.loads(line)["doc_file"] for line in (out / "unanswerable.jsonl").read_text().splitlines()]

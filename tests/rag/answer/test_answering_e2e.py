@@ -52,7 +52,7 @@ def test_the_same_question_in_german_is_answered_in_german(answerer):
 def test_off_topic_question_is_refused(answerer):
     answer = answerer.ask("Who won the football World Cup in 2014?")
     assert answer.refused and answer.citations == []
-    assert answer.answer == "The articles do not say."
+    assert answer.answer.startswith("The articles do not answer “Who won the football World Cup in 2014?”.")
 
 
 def test_in_topic_question_the_article_cannot_answer_is_refused(answerer):

@@ -66,6 +66,12 @@ def test_the_model_sees_the_phrase_and_the_target_language():
     assert len(examples) == 2 * len(FEW_SHOT)
 
 
+def test_a_french_question_gets_its_phrase_in_french():
+    translator, llm = scripted("comme pâturage pour le bétail")
+    assert translator.run("als Weidefläche für Rinder", "fr") == "comme pâturage pour le bétail"
+    assert "French" in llm.prompts[0][0].content
+
+
 def test_the_same_phrase_is_translated_once():
     translator, llm = scripted("as pasture for cattle", "something else")
     assert translator.run("als Weidefläche für Rinder", "en") == "as pasture for cattle"
@@ -119,7 +125,7 @@ def test_amounts_are_translated_into_english_only():
     assert translate_amount("rund 4.000", "de") is None
 
 
-@pytest.mark.parametrize("target", ["fr", "", "EN", "english"])
+@pytest.mark.parametrize("target", ["pt", "", "EN", "english"])
 def test_a_language_newsqa_cannot_name_returns_the_phrase(target):
     translator, llm = scripted("should not be used")
     assert translator.run("als Weidefläche für Rinder", target) == "als Weidefläche für Rinder"

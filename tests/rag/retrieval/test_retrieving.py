@@ -195,8 +195,8 @@ def test_a_passage_of_several_facts_is_found_by_the_sentence_that_answers(store)
 def test_sentence_lift_keeps_the_cosine_scores_and_ranks_the_answering_passage_first(store):
     vector = store.embeddings.embed_query(BUDGET_QUESTION)
     plain, lifted = {}, {}
-    order_plain = Retriever(store, 4, sentence_weight=0)._dense(vector, None, plain)
-    order_lifted = Retriever(store, 4, sentence_weight=1.0)._dense(vector, None, lifted)
+    order_plain = Retriever(store, 4, sentence_weight=0)._dense(vector, None, plain)[0]
+    order_lifted = Retriever(store, 4, sentence_weight=1.0)._dense(vector, None, lifted)[0]
     # The lift adds a sentence similarity to every passage: found sets and raw scores are the same.
     assert set(order_plain) == set(order_lifted)
     assert all(plain[k].score == lifted[k].score for k in plain)
@@ -255,9 +255,9 @@ def test_a_passage_only_keyword_search_found_gets_its_cosine_too(store, monkeypa
     dense = Retriever._dense
 
     def dense_without_target(self, vector, sources, found):
-        ranking = dense(self, vector, sources, found)
+        ranking, sentences = dense(self, vector, sources, found)
         found.pop(target, None)
-        return [k for k in ranking if k != target]
+        return [k for k in ranking if k != target], sentences
 
     monkeypatch.setattr(Retriever, "_dense", dense_without_target)
     added: list[str] = []

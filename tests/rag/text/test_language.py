@@ -25,10 +25,26 @@ def test_undecidable_text_gets_the_default():
     assert detect_language("12.000", default="de") == "de"
 
 
-def test_messages_exist_in_both_languages_and_fall_back_to_english():
-    assert message("not_found", "de") != message("not_found", "en")
-    assert message("not_found", "fr") == message("not_found", "en")
+def test_messages_exist_in_each_language_and_fall_back_to_english():
+    said = {lang: message("not_answered", lang, question="?") for lang in ("en", "de", "fr", "es", "it")}
+    assert len(set(said.values())) == 5
+    assert message("not_answered", "pt", question="?") == said["en"]
     assert "5000" in message("too_long", "en", length=5000, limit=2000)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Combien de soldats la Corée du Nord a-t-elle envoyés en Russie ?", "fr"),
+        ("Qui est le chef de l'état-major russe ?", "fr"),
+        ("¿Cuántos soldados envió Corea del Norte a Rusia?", "es"),
+        ("¿Quién es el jefe del Estado Mayor ruso?", "es"),
+        ("Quanti soldati ha inviato la Corea del Nord in Russia?", "it"),
+        ("Chi è il capo di stato maggiore russo?", "it"),
+    ],
+)
+def test_detects_a_third_language_instead_of_taking_it_for_english(question, language):
+    assert detect_language(question) == language
 
 
 @pytest.mark.parametrize(
