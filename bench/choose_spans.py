@@ -300,7 +300,7 @@ def run_question(answerer: Answerer, item: Any, lang: str, sentences: int, full:
         "baseline": _score(final, item, lang, timings["total"]),
     }
     passages = final.passages
-    gated = not passages or max(p.score for p in passages) < answerer.settings.relevance_threshold
+    gated = not passages or final.decision is None or not final.decision.answerable
     if gated:  # refused before the LLM: every variant refuses the same way
         for rule in RULES:
             record[rule] = record["baseline"]

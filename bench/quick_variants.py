@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evaluation.dataset import load_qa  # noqa: E402
 from evaluation.running import eval_index, holds_gold  # noqa: E402
+from rag.answer.gating import AnswerGate  # noqa: E402
 from rag.answer.quick import _is_statement, _sentences, asks_for_number, asks_for_time, candidate_sentences, has_number  # noqa: E402,E501
 from rag.models.embedding import get_embeddings  # noqa: E402
 from rag.retrieval.evidence import evidence  # noqa: E402
@@ -56,10 +57,12 @@ def collect(lang: str, qa: Path, corpus: Path) -> list[dict | None]:
         embeddings = get_embeddings(local)
         store = open_store(local, embeddings)
         retriever = build_retriever(local, store)
+        gate = AnswerGate.from_settings(local)
         for item in load_qa(qa, lang):
             question = item.question(lang)
-            read = evidence(local, store, retriever.run(question)[: local.top_k])
-            if not read or read[0].score < local.relevance_threshold:
+            found = retriever.search(question)
+            read = evidence(local, store, found.passages[: local.top_k])
+            if not read or not gate.run(found).answerable:
                 rows.append(None)  # no instant answer: the question is refused
                 continue
             candidates = [c for i, p in enumerate(read) for c in _sentences(p, i)]

@@ -254,7 +254,7 @@ class Answerer:
     ) -> None:
         """
         Args:
-            settings: the relevance threshold, generation limits and question length limit.
+            settings: the gate's weights, generation limits and question length limit.
             retriever: finds the passages the model is given.
             chat_model: writes the phrase (any LangChain chat model; llama.cpp locally).
             translator: puts the phrase into the question's language; ``None`` answers in the

@@ -11,7 +11,7 @@ where a passage is lifted by its best-matching sentence when the index holds sen
 when the question is in the language of the passages it found, BM25 keyword search, which catches
 the names, numbers and compounds a small embedder blurs. (Translating other questions with the
 local LLM for the keyword search was measured and dropped: docs/quality.md.) Each passage keeps its
-dense cosine similarity as ``score``: the relevance threshold for refusals is calibrated on it.
+dense cosine similarity as ``score``: the answerability gate (rag.answer.gating) is calibrated on it.
 """
 
 from __future__ import annotations

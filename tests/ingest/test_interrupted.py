@@ -217,8 +217,11 @@ def test_a_killed_ingestion_run_again_ends_like_a_clean_one(case, news, referenc
     # The vectors are really there, not just the metadata: each passage finds itself.
     store = open_store(settings, get_embeddings(settings))
     for source, start, _end, _kind, text in random.Random(SEED).sample(sorted(reference), 3):
-        hit = store.vectors.similarity_search(text, k=1)[0]
-        assert (hit.metadata["source"], hit.metadata["start"], hit.page_content) == (source, start, text)
+        # Among the nearest few, not necessarily first: a text written twice (a sentence record beside
+        # a passage of that one sentence) has one vector for both records, and HNSW is approximate — which
+        # comes first depends on the order of the writes, which the kills change.
+        hits = store.vectors.similarity_search(text, k=4)
+        assert (source, start, text) in {(h.metadata["source"], h.metadata["start"], h.page_content) for h in hits}
 
     again = ingest([news], settings, show_bar=False)
     assert (again.added, again.deleted, again.unchanged) == (0, 0, len(reference)), "; ".join(story)
