@@ -20,6 +20,7 @@ run with the same corpus and settings only checks that nothing changed. Answers 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -297,13 +298,15 @@ def _retrieval(
     local: Settings,
 ) -> dict[str, Any]:
     top_k = local.top_k
+    gate = AnswerGate.from_settings(local)
     hit1 = hit4 = hit10 = read_hits = quick_hits = 0
     read_chars: list[int] = []
     reciprocal = 0.0
     took: list[float] = []
     for item in tqdm(items, desc="Retrieving", unit="q", disable=not show_bar, leave=False):
         start = time.perf_counter()
-        ranked = ranker.run(item.question(lang))[:RANK_DEPTH]
+        found = ranker.search(item.question(lang))
+        ranked = found.passages[:RANK_DEPTH]
         took.append((time.perf_counter() - start) * 1000)
         first = next((rank for rank, p in enumerate(ranked, start=1) if spans.is_hit(p, item)), None)
         hit1 += first == 1
@@ -314,8 +317,10 @@ def _retrieval(
         read = evidence(local, ranker.store, ranked[:top_k])
         read_hits += any(spans.is_read_hit(p, item) for p in read)
         read_chars.append(sum(len(p.text) for p in read))
-        # The instant answer shown before the LLM's: does its sentence state the gold answer?
-        quick = quick_answer(item.question(lang), read, ranker.store.embeddings)
+        # The instant answer shown before the LLM's (for a question the gate lets through, as in the
+        # chat): does its sentence state the gold answer?
+        decision = gate.run(dataclasses.replace(found, passages=ranked[:top_k]))
+        quick = quick_answer(item.question(lang), read, ranker.store.embeddings) if decision.answerable else None
         quick_hits += quick is not None and holds_gold(quick.text, item)
         records.append(
             {
