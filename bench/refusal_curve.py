@@ -33,6 +33,10 @@ from evaluation.dataset import load_qa  # noqa: E402
 from rag.answer.gating import Signals, logit  # noqa: E402
 
 
+def signals_of(row: dict) -> Signals:
+    return Signals(row["best"], row["sentence"], row["spread"], row["same_language"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", type=Path, required=True)
@@ -53,7 +57,7 @@ def main() -> None:
     for same in (True, False):
         rows = [r for r in fitting if r["same_language"] == same]
         w = fit_logistic(
-            np.array([[r["best"], r["sentence"]] for r in rows]), np.array([float(r["answerable"]) for r in rows])
+            np.array([[r["sentence"], r["spread"]] for r in rows]), np.array([float(r["answerable"]) for r in rows])
         )
         weights[same] = (rows, (float(w[0]), float(w[1]), float(w[2])))
 
@@ -64,10 +68,8 @@ def main() -> None:
         for record in run:
             measured = signals[(record["id"], args.lang)]
             rows, raw = weights[measured["same_language"]]
-            gate = shifted(
-                raw, [Signals(r["best"], r["sentence"], r["same_language"]) for r in rows if r["answerable"]], target
-            )
-            passes = logit(gate, measured["best"], measured["sentence"]) >= 0
+            gate = shifted(raw, [signals_of(r) for r in rows if r["answerable"]], target)
+            passes = logit(gate, signals_of(measured)) >= 0
             answerable = not record.get("unanswerable")
             if passes and measured["best"] < args.passed_above:
                 unknown += 1  # the open run refused it without the LLM: its answer is not known

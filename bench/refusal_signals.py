@@ -12,11 +12,13 @@ Usage::
 
     newsqa eval-split --qa ../shared/data/xquad/dev.jsonl --corpus ../shared/data/xquad/corpus --out /tmp/split13
     python bench/refusal_signals.py --split /tmp/split13 --out /tmp/signals.jsonl [--folds 20 --false-refusal 0.05]
+    python bench/refusal_signals.py --split /tmp/split13 --out /tmp/big.jsonl --index /tmp/bigidx   # + distractors
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import random
@@ -43,7 +45,6 @@ from rag.text.terms import terms  # noqa: E402
 def candidates(question: str, found: Retrieval, store: Store) -> dict[str, float]:
     """The signals tried besides the gate's two."""
     scores, sources = found.dense_scores, found.dense_sources
-    best = max((p.score for p in found.passages), default=0.0)
     tail = scores[9:20] or scores[-1:] or [0.0]
     other = next((s for s, src in zip(scores, sources) if src != sources[0]), tail[-1]) if scores else 0.0
     words = set(terms(question))
@@ -52,7 +53,6 @@ def candidates(question: str, found: Retrieval, store: Store) -> dict[str, float
     weight = {w: math.log((total + 1) / (counts.get(w, 0) + 0.5)) for w in words}
     read = set(terms(" ".join(p.text for p in found.passages)))
     return {
-        "spread": best - statistics.fmean(tail),
         "margin": (scores[0] if scores else 0.0) - other,
         "coverage": sum(weight[w] for w in words & read) / max(sum(weight.values()), 1e-9),
     }
@@ -69,12 +69,24 @@ def main() -> None:
     parser.add_argument("--split", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--langs", default="en,de")
+    parser.add_argument("--fitted-on", type=Path, help="fit on this earlier --out's calibration half instead")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        help="search this index instead of the split corpus's own, e.g. one that also holds 1,028 news "
+        "articles as distractors: NEWSQA_INDEX_DIR=DIR newsqa ingest ../shared/data/news-10kgnad SPLIT/corpus",
+    )
     parser.add_argument("--folds", type=int, default=20, help="random halves of the articles to fit and read on")
     parser.add_argument("--false-refusal", type=float, default=0.05, help="operating point on the fitted half")
     args = parser.parse_args()
     settings = get_settings()
     rows = []
-    with eval_index(settings, args.split / "corpus", fresh=False, show_bar=True) as local:
+    prebuilt = settings.model_copy(update={"index_dir": args.index}) if args.index else None
+    with (
+        contextlib.nullcontext(prebuilt)
+        if prebuilt
+        else eval_index(settings, args.split / "corpus", False, True) as local
+    ):
         from rag.store import open_store
 
         store = open_store(local, get_embeddings(local))
@@ -98,6 +110,20 @@ def main() -> None:
             n: auc([r[n] for r in mine if r["answerable"]], [r[n] for r in mine if not r["answerable"]]) for n in names
         }
         print(lang, "AUC", " ".join(f"{n}={a:.3f}" for n, a in aucs.items()))
+    if args.fitted_on:  # fitted on the calibration half of another run, read on this run's test half
+        fitted = [json.loads(line) for line in args.fitted_on.read_text().splitlines()]
+        calibration = {
+            i.id for k in ("answerable", "unanswerable") for i in load_qa(args.split / "calibration" / f"{k}.jsonl")
+        }
+        for lang in args.langs.split(","):
+            for features in FEATURE_SETS:
+                fit = [r for r in fitted if r["lang"] == lang and r["id"] in calibration]
+                test = [r for r in rows if r["lang"] == lang and r["id"] not in calibration]
+                false, true = read_on(fit, test, features, args.false_refusal)
+                print(
+                    f"{lang} {'+'.join(features):<40} fitted on {args.fitted_on.name}: refuses {true:.3f} / {false:.3f}"
+                )
+        return
     # Fitted on half of the articles (of each kind), read on the other half, over many such halves.
     for lang in args.langs.split(","):
         mine = [r for r in rows if r["lang"] == lang]
@@ -112,9 +138,11 @@ def main() -> None:
 FEATURE_SETS = [
     ("best",),
     ("sentence",),
+    ("spread",),
     ("best", "sentence"),
-    ("best", "sentence", "coverage"),
+    ("sentence", "spread"),
     ("best", "sentence", "spread"),
+    ("best", "sentence", "coverage"),
     ("best", "sentence", "margin"),
     ("best", "sentence", "spread", "margin", "coverage"),
 ]
@@ -127,16 +155,38 @@ def held_out(rows: list[dict], features: tuple[str, ...], seed: int, rate: float
     for kind in (True, False):
         docs = sorted({r["doc"] for r in rows if r["answerable"] == kind})
         fitting |= set(draw.sample(docs, len(docs) // 2))
-    fit = [r for r in rows if r["doc"] in fitting]
-    test = [r for r in rows if r["doc"] not in fitting]
+    return read_on(
+        [r for r in rows if r["doc"] in fitting], [r for r in rows if r["doc"] not in fitting], features, rate
+    )
+
+
+def read_on(fit: list[dict], test: list[dict], features: tuple[str, ...], rate: float) -> tuple[float, float]:
+    """(false refusal, true refusal) on ``test`` of a fit on ``fit``, per language pair as the gate fits."""
+    false: list[bool] = []
+    true: list[bool] = []
+    for same in (True, False):
+        got = _pair(
+            [r for r in fit if r["same_language"] == same],
+            [r for r in test if r["same_language"] == same],
+            features,
+            rate,
+        )
+        false += got[0]
+        true += got[1]
+    return statistics.fmean(false or [0.0]), statistics.fmean(true or [0.0])
+
+
+def _pair(fit: list[dict], test: list[dict], features: tuple[str, ...], rate: float) -> tuple[list[bool], list[bool]]:
+    if not test or len({r["answerable"] for r in fit}) < 2:
+        return [], []
     x = np.array([[r[f] for f in features] for r in fit])
     w = fit_logistic(x, np.array([float(r["answerable"]) for r in fit]))
     score = lambda r: w[0] + sum(wi * r[f] for wi, f in zip(w[1:], features))  # noqa: E731
     cut = sorted(score(r) for r in fit if r["answerable"])
     cut_at = cut[int(rate * len(cut))]
-    false = statistics.fmean(score(r) < cut_at for r in test if r["answerable"])
-    true = statistics.fmean(score(r) < cut_at for r in test if not r["answerable"])
-    return false, true
+    return [score(r) < cut_at for r in test if r["answerable"]], [
+        score(r) < cut_at for r in test if not r["answerable"]
+    ]
 
 
 if __name__ == "__main__":

@@ -101,9 +101,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 50
 
 def shifted(weights: Weights, answerable: list[Signals], false_refusal: float) -> Weights:
     """``weights`` with the bias moved so that ``false_refusal`` of these answerable questions score below 0."""
-    scores = sorted(logit(weights, s.best, s.sentence) for s in answerable)
+    scores = sorted(logit(weights, s) for s in answerable)
     cut = scores[min(int(math.floor(false_refusal * len(scores))), len(scores) - 1)]
-    return (weights[0] - cut, weights[1], weights[2])
+    # A hair above the cut, so the question at it scores >= 0 after floating-point rounding too.
+    return (weights[0] - cut + 1e-9, weights[1], weights[2])
 
 
 def measure(split: Path, half: str, settings: Settings, show_bar: bool = True) -> list[Measured]:
@@ -134,7 +135,7 @@ def measure(split: Path, half: str, settings: Settings, show_bar: bool = True) -
 def _rates(gate: AnswerGate, rows: list[Measured]) -> tuple[float, float]:
     def refused(row: Measured) -> bool:
         weights = gate.same_language if row.signals.same_language else gate.cross_language
-        return logit(weights, row.signals.best, row.signals.sentence) < 0  # type: ignore[arg-type]
+        return logit(weights, row.signals) < 0  # type: ignore[arg-type]
 
     answerable = [refused(r) for r in rows if r.answerable]
     unanswerable = [refused(r) for r in rows if not r.answerable]
@@ -160,7 +161,7 @@ def calibrate(split: Path, settings: Settings, false_refusal: float = 0.03, show
         if min(counts[group].values()) == 0:
             raw[group] = current[group]
             continue
-        x = np.array([[r.signals.best, r.signals.sentence] for r in rows])
+        x = np.array([[r.signals.sentence, r.signals.spread] for r in rows])
         w = fit_logistic(x, np.array([float(r.answerable) for r in rows]))
         raw[group] = (float(w[0]), max(float(w[1]), 0.0), max(float(w[2]), 0.0))
 

@@ -28,9 +28,9 @@ def test_the_fit_finds_the_direction_that_separates_the_two_kinds():
 @pytest.mark.parametrize("rate", [0.0, 0.05, 0.2])
 def test_the_bias_is_shifted_to_refuse_that_share_of_answerable_questions(rate):
     draw = random.Random(1)
-    answerable = [Signals(draw.uniform(0.75, 0.9), draw.uniform(0.75, 0.95), False) for _ in range(100)]
+    answerable = [Signals(0.8, draw.uniform(0.75, 0.95), draw.uniform(0.0, 0.1), False) for _ in range(100)]
     weights = shifted((-50.0, 30.0, 30.0), answerable, rate)
-    refused = sum(logit(weights, s.best, s.sentence) < 0 for s in answerable)
+    refused = sum(logit(weights, s) < 0 for s in answerable)
     assert refused == int(rate * 100)
     assert weights[1:] == (30.0, 30.0)
 

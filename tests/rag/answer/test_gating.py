@@ -97,17 +97,30 @@ def test_the_two_pairs_of_languages_have_weights_of_their_own(searched):
 
 
 def search_result(best: float, sentence: float, question_language: str, passages_language: str | None) -> Retrieval:
+    """One passage at ``best`` and a crowd of twenty at 0.7 behind it: a spread of ``best`` - 0.7."""
     passage = Passage("Text.", "/a.txt", "a.txt", "A", 0, 5, best)
-    return Retrieval([passage], [best], ["/a.txt"], sentence, question_language, passages_language)
+    crowd = [best] + [0.7] * 19
+    return Retrieval([passage], crowd, ["/a.txt"] * 20, sentence, question_language, passages_language)
 
 
-def test_the_decision_is_the_sign_of_the_weighted_cosines():
-    gate = AnswerGate(same_language=(-10.0, 5.0, 5.0), cross_language=(-9.0, 5.0, 5.0))
-    assert logit((-10.0, 5.0, 5.0), 0.9, 0.95) == pytest.approx(-10 + 4.5 + 4.75)
-    assert not gate.run(search_result(0.9, 0.95, "de", "de")).answerable  # -0.75
-    assert gate.run(search_result(0.9, 0.95, "en", "de")).answerable  # +0.25
+def test_the_decision_is_the_sign_of_the_weighted_signals():
+    gate = AnswerGate(same_language=(-10.0, 5.0, 50.0), cross_language=(-9.0, 5.0, 50.0))
+    found = search_result(0.8, 0.95, "de", "de")
+    signals = Signals.of(found)
+    assert signals.spread == pytest.approx(0.1) and signals.sentence == 0.95
+    assert logit((-10.0, 5.0, 50.0), signals) == pytest.approx(-10 + 4.75 + 5.0)
+    assert not gate.run(found).answerable  # -0.25
+    assert gate.run(search_result(0.8, 0.95, "en", "de")).answerable  # +0.75
     # Passages in a language newsqa does not recognise: judged as a question across languages.
-    assert gate.run(search_result(0.9, 0.95, "en", None)).answerable
+    assert gate.run(search_result(0.8, 0.95, "en", None)).answerable
+
+
+def test_the_same_best_cosine_counts_less_in_a_crowd():
+    # A bigger collection lifts the best cosine of a question nobody answers; the crowd rises with it.
+    gate = AnswerGate(same_language=(-10.0, 5.0, 50.0), cross_language=(-10.0, 5.0, 50.0))
+    alone = search_result(0.85, 0.9, "de", "de")
+    crowded = Retrieval(alone.passages, [0.85] + [0.82] * 19, alone.dense_sources, 0.9, "de", "de")
+    assert gate.run(alone).answerable and not gate.run(crowded).answerable
 
 
 def test_no_passage_is_never_answerable():
@@ -117,7 +130,7 @@ def test_no_passage_is_never_answerable():
 
 @pytest.mark.parametrize("weights", [(1.0, 2.0), (0.0, -1.0, 1.0), (0.0, 1.0, -0.5)])
 def test_weights_are_validated(weights):
-    with pytest.raises(ValueError, match="bias, w_best, w_sentence"):
+    with pytest.raises(ValueError, match="bias, w_sentence, w_spread"):
         AnswerGate(same_language=weights, cross_language=(0.0, 1.0, 1.0))
 
 
