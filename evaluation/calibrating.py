@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from evaluation.dataset import QAFileError, QAItem, XQuADItem, file_lang, load_qa
-from evaluation.running import eval_index
+from evaluation.running import EvalSetupError, eval_index
 from rag.answer.gating import AnswerGate, Signals, Weights, logit
 from rag.settings import Settings
 
@@ -146,7 +146,7 @@ def calibrate(split: Path, settings: Settings, false_refusal: float = 0.03, show
     """Fit the gate on ``split/calibration``, report it on ``split/test``; a group without questions of
     both kinds keeps the weights in ``settings``."""
     if not 0 <= false_refusal < 1:
-        raise ValueError(f"false_refusal must be in [0, 1), got {false_refusal}")
+        raise EvalSetupError(f"--false-refusal must be in [0, 1), got {false_refusal}")
     fitting = measure(split, "calibration", settings, show_bar)
     testing = measure(split, "test", settings, show_bar)
     current = {"same_language": settings.gate_same_language, "cross_language": settings.gate_cross_language}

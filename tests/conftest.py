@@ -7,6 +7,8 @@ the install step built are reused instead of rebuilt per test run.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,16 @@ def write_corpus(folder: Path, articles: dict[str, str]) -> Path:
     for name, text in articles.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def newsqa(*args: str, settings: Settings, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """The ``newsqa`` command run as a user runs it, in a process of its own, on ``settings``' folders."""
+    env = {
+        **os.environ,
+        "NEWSQA_INDEX_DIR": str(settings.index_dir),
+        "NEWSQA_MODEL_DIR": str(settings.model_dir),
+        "NEWSQA_CORPUS_DIR": str(settings.corpus_dir),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )

@@ -260,9 +260,6 @@ def run_eval_split(args: argparse.Namespace) -> int:
 def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from evaluation.calibrating import calibrate
 
-    if not 0 <= args.false_refusal < 1:
-        print(f"newsqa: error: --false-refusal must be in [0, 1), got {args.false_refusal}", file=sys.stderr)
-        return EXIT_USAGE
     result = calibrate(args.split, settings, args.false_refusal, show_bar=not args.quiet)
     if args.json:
         print(json.dumps(result.to_json()))

@@ -8,9 +8,10 @@ Usage::
     for event in answerer.stream("Wie viele Soldaten?"):   # QuickAnswer?, Token(...)*, then the Answer
         ...
 
-The chain is plain LCEL: ``{question} -> +passages -> +answer`` where the answer step is either the
-prompt | LLM | parser pipeline or, when no passage is relevant enough, a refusal that never calls the
-LLM. Everything the model writes is then checked by :mod:`rag.answer.citing` before it is shown as fact.
+The chain is plain LCEL in two halves, ``{question} -> +found -> +decision -> +passages`` and then
+``+answer``, where the answer step is either the prompt | LLM | parser pipeline or, when the
+answerability gate (:mod:`rag.answer.gating`) refuses the question, a refusal that never calls the
+LLM; between the halves an answer waits for its turn on the model. Everything the model writes is then checked by :mod:`rag.answer.citing` before it is shown as fact.
 """
 
 from __future__ import annotations
@@ -273,9 +274,9 @@ class Answerer:
         self.generating = threading.Lock()
         self._waiting = 0  # answers waiting for self.generating (guarded by _counting)
         self._counting = threading.Lock()
-        self.chain = self._build_chain()
+        self.searching, self.answering = self._build_chains()
 
-    def _build_chain(self) -> Runnable:
+    def _build_chains(self) -> tuple[Runnable, Runnable]:
         # Only llama.cpp takes a grammar; an OpenAI-compatible server writes freely and is checked after.
         constrained = self.settings.constrained_spans and getattr(self.chat_model, "takes_grammar", False)
 
@@ -303,13 +304,12 @@ class Answerer:
 
         # Two halves, so that stream() can wait for the model between them: searching, the gate's
         # decision and the passages read, then the answer.
-        self.searching = (
+        searching = (
             RunnablePassthrough.assign(found=RunnableLambda(search))
             | RunnablePassthrough.assign(decision=RunnableLambda(lambda x: self.gate.run(x["found"])))
             | RunnablePassthrough.assign(passages=RunnableLambda(read))
         )
-        self.answering = RunnablePassthrough.assign(answer=RunnableLambda(answer_step))
-        return self.searching | self.answering
+        return searching, RunnablePassthrough.assign(answer=RunnableLambda(answer_step))
 
     def stream(
         self, question: str, sources: list[str] | None = None

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT
-
-
-def newsqa(*args: str, settings, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "NEWSQA_INDEX_DIR": str(settings.index_dir),
-        "NEWSQA_MODEL_DIR": str(settings.model_dir),
-        "NEWSQA_CORPUS_DIR": str(settings.corpus_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
+from tests.conftest import CORPUS, newsqa
 
 
 def test_ask_before_any_ingestion_fails_with_one_clear_line(settings):

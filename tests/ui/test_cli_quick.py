@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.ui.test_cli import newsqa
+from tests.conftest import newsqa
 
 
 @pytest.mark.llm

@@ -3,10 +3,7 @@ index kept in step with ingestion (changed and removed articles, an index made b
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +17,7 @@ from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import Store, open_store
 from rag.text.terms import terms
-from tests.conftest import ROOT, write_corpus
+from tests.conftest import newsqa, write_corpus
 
 ARTICLES = {
     "hochwasser.txt": "Hochwasser\nDie Feuerwehr rettete 300 Menschen aus dem Hochwasser in Linz.",
@@ -144,15 +141,7 @@ def test_an_article_another_process_ingests_is_found_by_its_rare_words_at_once(s
     write_corpus(
         news, {"fund.txt": "Fund im Moor\nDie Forscherin Quirinella Zwetschkenbauer entdeckte ein Bronzeschwert."}
     )
-    env = {**os.environ, "NEWSQA_INDEX_DIR": str(settings.index_dir), "NEWSQA_MODEL_DIR": str(settings.model_dir)}
-    writer = subprocess.run(
-        [sys.executable, "-m", "ui.cli", "ingest", str(news), "--quiet"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    writer = newsqa("ingest", str(news), "--quiet", settings=settings)
     assert writer.returncode == 0, writer.stderr
 
     # Same process, same store object: nothing reopened, rebuilt or refreshed by hand.
