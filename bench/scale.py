@@ -203,6 +203,7 @@ FIRST_RETRIEVAL = textwrap.dedent(
     imported = time.time()
     settings = Settings()
     store = open_store(settings, get_embeddings(settings))
+    getattr(store, "preload", lambda: None)()  # as `newsqa ask` and the chat do (a checkout without it: no-op)
     opened = time.time()
     store.embeddings.embed_query("Modell laden")  # the model loads here, not inside the retrieval
     loaded = time.time()
@@ -330,7 +331,11 @@ def main() -> None:
     parser.add_argument("--sentences-at", type=int, default=10_000, help="0: skip the sentence-record cost")
     parser.add_argument("--bulk-above", type=int, default=100_000, help="grow past this size with big batches")
     parser.add_argument("--keep", action="store_true", help="keep the index")
-    parser.add_argument("--remeasure", action="store_true", help="instead: query the index in --dir again")
+    parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="instead: query the index in --dir again, start a new process on it, add one article",
+    )
     parser.add_argument("--resume-from", type=int, default=0, help="grow the index in --dir that holds this many")
     parser.add_argument("--news-index", type=Path, help="instead: measure the targets on this real index")
     parser.add_argument("--baseline", type=Path, help="with --news-index: also a newsqa checkout to compare")
@@ -344,6 +349,10 @@ def main() -> None:
         vectors = [embeddings.embed_query(q) for q in questions]
         query_times(store, settings, questions[:20], vectors[:20])  # warm: the first query loads the graph
         row = {"passages": store.keywords.passage_count(), **query_times(store, settings, questions, vectors)}
+        row |= first_retrieval(settings, questions[0])
+        added = add_one(settings, news_sentences(), 9_500_000 + row["passages"], args.dir)
+        row["add_one_article_s"] = added["add_one_article_s"]
+        row["new_article_found_at_once"] = found_at_once(store.fresh(), added["rare_word"])
         print(json.dumps(row))
         return
     if args.news_index:

@@ -280,6 +280,8 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
             "gate_same_language",
             "gate_cross_language",
             "embedding_backend",
+            "pooling",
+            "sentence_vectors",
             "evidence_windows",
             "window_chars",
             "constrained_spans",

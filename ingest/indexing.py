@@ -89,6 +89,7 @@ def ingest(
         if rebuild:
             delete_index(settings)
         store = open_store(settings, get_embeddings(settings), create=True)
+        store.preload()  # the vector index loads while files are read, chunked and embedded
         count_tokens = token_counter(settings)
         produced: set[str] = set()
         clean_files: set[str] = set()

@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -395,16 +396,47 @@ class Keywords:
             found |= {source for (source,) in self._read(sql, params)}
         return sorted(found)
 
-    def article_count(self) -> int:
-        return int(self._read(f"SELECT COUNT(*) FROM {self.prefix}_articles")[0][0])
+    def article_count(self, matching: str = "") -> int:
+        """How many articles there are (whose label or file name holds every word of ``matching``)."""
+        where, params = _matching(matching)
+        return int(self._read(f"SELECT COUNT(*) FROM {self.prefix}_articles{where}", params)[0][0])
 
-    def articles(self, offset: int = 0, limit: int | None = None) -> list[tuple[str, str, str, str, str, int]]:
-        """``(source, name, title, date, url, chunks)`` of the articles, sorted by title, one page of them."""
+    def articles(
+        self, offset: int = 0, limit: int | None = None, matching: str = ""
+    ) -> list[tuple[str, str, str, str, str, int]]:
+        """``(source, name, title, date, url, chunks)`` of the articles, sorted by title, one page of them;
+        with ``matching``, only those whose label or file name holds every one of its words."""
+        where, params = _matching(matching)
+        return self._read(
+            f"SELECT source, name, title, date, url, chunks FROM {self.prefix}_articles{where} "
+            "ORDER BY sort_key, source LIMIT ? OFFSET ?",
+            (*params, -1 if limit is None else limit, offset),
+        )
+
+    def articles_of(self, sources: Sequence[str]) -> list[tuple[str, str, str, str, str, int]]:
+        """The same rows for the given articles (by primary key), sorted by title."""
+        marks = ",".join("?" * len(sources))
+        if not marks:
+            return []
         return self._read(
             f"SELECT source, name, title, date, url, chunks FROM {self.prefix}_articles "
-            "ORDER BY sort_key, source LIMIT ? OFFSET ?",
-            (-1 if limit is None else limit, offset),
+            f"WHERE source IN ({marks}) ORDER BY sort_key, source",
+            tuple(sources),
         )
+
+
+def _matching(text: str) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause: every word of ``text`` in the article's label (``sort_key``, lower case) or file name.
+
+    A LIKE over the catalogue, one row an article (tens of milliseconds at a hundred thousand), asked
+    only when a reader searches the list.
+    """
+    words = text.lower().split()[:8]
+    if not words:
+        return "", ()
+    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
+    clause = " AND ".join("(sort_key LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\')" for _ in words)
+    return f" WHERE {clause}", tuple(p for w in escaped for p in (f"%{w}%", f"%{w}%"))
 
 
 def _article_row(source: str, meta: dict[str, Any]) -> tuple[str, str, str, str | None, str | None, str]:
@@ -482,6 +514,31 @@ class Store:
             if len(page["ids"]) < PAGE:
                 return
             offset += len(page["ids"])
+
+    def preload(self) -> threading.Thread | None:
+        """Start reading the vector index into memory in the background; the thread, or None with a server.
+
+        Embedded Chroma reads a collection's whole HNSW graph at the first query or write of a process
+        (2.7 s at a million passages with the files in the page cache, more from a cold disk). Started
+        right after opening, that read overlaps the embedding model's load and the chunking instead of
+        following them. Nothing waits for the thread: the first real query shares Chroma's lock with it.
+
+        Usage: ``store = open_store(settings, embeddings); store.preload()``
+        """
+        if self.settings.chroma_host:
+            return None  # the server holds the graph
+        dimension = (self.collection.metadata or {}).get(DIM_KEY) or _dimension(self.embeddings)
+        probe = [1.0] + [0.0] * (int(dimension) - 1)
+
+        def load() -> None:
+            try:
+                self.collection.query(query_embeddings=[probe], n_results=1, include=[])
+            except Exception as exc:  # noqa: BLE001 - a warm-up only; the real query reports real errors
+                log.debug("preloading the vector index failed: %s", exc)
+
+        thread = threading.Thread(target=load, name="newsqa-preload", daemon=True)
+        thread.start()
+        return thread
 
     def fresh(self) -> Store:
         """This store, or a reopened one if another process changed the index since it was opened.

@@ -58,7 +58,7 @@ from rag.answer.answering import (
 from rag.answer.condensing import Condenser, Turn, own_context
 from rag.answer.quick import QuickAnswer
 from rag.models.gguf import ModelSetupError
-from rag.retrieval.catalog import ArticleInfo, list_articles
+from rag.retrieval.catalog import ArticleInfo, articles_of, count_articles, list_articles
 from rag.settings import Settings
 from rag.store import IndexMissingError, StoreError
 from rag.text.language import detect_language, message
@@ -98,9 +98,9 @@ MAX_UPLOAD = "20mb"
 SOURCES_KEPT = 10
 
 ARTICLE_COLUMNS = ["Title", "Chunks", "Date", "File"]
-#: Articles the sidebar and the filter list (the first by title): a newsroom archive's hundreds of
-#: thousands would be megabytes on every page load.
-ARTICLES_SHOWN = 1000
+#: Articles a page of the sidebar's list shows (and the filter offers, beside those already chosen): a
+#: newsroom archive's hundreds of thousands would be megabytes on every page load.
+ARTICLES_PAGE = 100
 
 DESCRIPTION = (
     "Ask about the news articles in the index, in English or German, and follow up as in a "
@@ -260,13 +260,15 @@ class ChatHandlers:
     answerer: Answerer
     condenser: Condenser | None = None
 
-    def articles(self) -> list[ArticleInfo]:
-        """The ingested articles (the first :data:`ARTICLES_SHOWN`); none (and a log line) if the index cannot be read."""
+    def articles(self, offset: int = 0, matching: str = "") -> tuple[list[ArticleInfo], int]:
+        """One page of the ingested articles (whose title or file name holds each word of ``matching``)
+        and how many match; none (and a log line) if the index cannot be read."""
+        store = self.answerer.retriever.store
         try:
-            return list_articles(self.answerer.retriever.store, limit=ARTICLES_SHOWN)
+            return list_articles(store, offset, ARTICLES_PAGE, matching), count_articles(store, matching)
         except StoreError as exc:
             log.warning("cannot list the articles: %s", exc)
-            return []
+            return [], 0
 
     def chat(
         self, question: str, history: list, sources: list[str] | None, kept: list[Sources] | None
@@ -281,20 +283,45 @@ class ChatHandlers:
             kept = (new + list(kept or []))[:SOURCES_KEPT]
             yield shown, sources_panel(kept), kept
 
-    def refresh(self) -> tuple[list[list[Any]], Any]:
-        """The Articles table and the filter's choices, as the index holds them now."""
-        found = self.articles()
-        return article_rows(found), gr.update(choices=article_choices(found))
+    def refresh(
+        self, matching: str = "", offset: int = 0, chosen: list[str] | None = None
+    ) -> tuple[list[list[Any]], Any, str, int]:
+        """The Articles table at ``offset`` (a page of those matching ``matching``), the filter's choices
+        (that page and the articles already ``chosen``), the page's caption and its offset.
+
+        Usage: ``rows, choices, caption, offset = handlers.refresh("graz", 0, [])``
+        """
+        offset = max(offset, 0)
+        found, total = self.articles(offset, matching)
+        if offset and not found and total:  # past the end (articles removed meanwhile): the last page
+            offset = (total - 1) // ARTICLES_PAGE * ARTICLES_PAGE
+            found, total = self.articles(offset, matching)
+        chosen = list(chosen or [])
+        try:
+            kept = articles_of(self.answerer.retriever.store, chosen) if chosen else []
+        except StoreError:
+            kept = []
+        listed = [*kept, *(a for a in found if a.source not in set(chosen))]
+        return (
+            article_rows(found),
+            gr.update(choices=article_choices(listed)),
+            page_caption(offset, len(found), total, matching),
+            offset,
+        )
 
     def upload(
-        self, files: list[str] | None, progress: gr.Progress = gr.Progress()
-    ) -> tuple[str, list[list[Any]], Any]:
-        """Ingest uploaded files; (summary, Articles table, filter choices).
+        self,
+        files: list[str] | None,
+        matching: str = "",
+        chosen: list[str] | None = None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> tuple[str, list[list[Any]], Any, str, int]:
+        """Ingest uploaded files; the summary, then :meth:`refresh`'s first page of the list.
 
         ``progress`` is filled in by Gradio (it finds it by its default); tests pass any callable.
         """
         if not files:
-            return "No files.", *self.refresh()
+            return "No files.", *self.refresh(matching, 0, chosen)
         progress(0, desc="Ingesting …")
         try:
             summary = ingest_uploads(
@@ -302,7 +329,18 @@ class ChatHandlers:
             )
         except (StoreError, OSError) as exc:
             summary = f"Could not ingest: {exc}"
-        return summary, *self.refresh()
+        return summary, *self.refresh(matching, 0, chosen)
+
+
+def page_caption(offset: int, shown: int, total: int, matching: str = "") -> str:
+    """Which articles the page shows: "Articles 101–200 of 11,125", or why none.
+
+    Usage: ``page_caption(100, 100, 11125)``
+    """
+    if not total:
+        return f"No article title or file name holds “{matching.strip()}”." if matching.strip() else "No articles yet."
+    which = f" matching “{matching.strip()}”" if matching.strip() else ""
+    return f"Articles {offset + 1:,}–{offset + shown:,} of {total:,}{which}"
 
 
 def build_app(settings: Settings, answerer: Answerer, condenser: Condenser | None = None) -> gr.Blocks:
@@ -318,6 +356,14 @@ def build_app(settings: Settings, answerer: Answerer, condenser: Condenser | Non
         kept = gr.State([])  # this session's Sources, newest first
         with gr.Sidebar(label="Articles", open=False, width=420):
             gr.Markdown("### Articles in the index")
+            find = gr.Textbox(
+                placeholder="Find by title or file name …", show_label=False, elem_id=f"{PREFIX}-find-article"
+            )
+            with gr.Row():
+                earlier = gr.Button("◀ Previous", size="sm", elem_id=f"{PREFIX}-articles-previous")
+                caption = gr.Markdown(elem_id=f"{PREFIX}-articles-caption")
+                later = gr.Button("Next ▶", size="sm", elem_id=f"{PREFIX}-articles-next")
+            offset = gr.State(0)  # this session's page of the list
             articles = gr.Dataframe(
                 headers=ARTICLE_COLUMNS,
                 datatype=["str", "number", "str", "str"],
@@ -374,8 +420,28 @@ def build_app(settings: Settings, answerer: Answerer, condenser: Condenser | Non
                 gr.Markdown("### Sources")
                 panel.render()
 
-        demo.load(handlers.refresh, outputs=[articles, only], api_visibility="private")
-        upload.upload(handlers.upload, inputs=[upload], outputs=[status, articles, only], api_name="upload")
+        listing = [articles, only, caption, offset]
+        demo.load(handlers.refresh, inputs=[find, offset, only], outputs=listing, api_visibility="private")
+        find.change(
+            handlers.refresh,
+            inputs=[find, gr.State(0), only],
+            outputs=listing,
+            api_visibility="private",
+            trigger_mode="always_last",
+        )
+        earlier.click(
+            lambda m, o, c: handlers.refresh(m, o - ARTICLES_PAGE, c),
+            inputs=[find, offset, only],
+            outputs=listing,
+            api_visibility="private",
+        )
+        later.click(
+            lambda m, o, c: handlers.refresh(m, o + ARTICLES_PAGE, c),
+            inputs=[find, offset, only],
+            outputs=listing,
+            api_visibility="private",
+        )
+        upload.upload(handlers.upload, inputs=[upload, find, only], outputs=[status, *listing], api_name="upload")
     _one_generation_at_a_time(demo)
     return demo
 

@@ -522,6 +522,7 @@ def build_answerer(settings: Settings) -> Answerer:
     from rag.store import open_store
 
     store = open_store(settings, get_embeddings(settings))
+    store.preload()  # the vector index loads while the models do
     chat_model = get_chat_model(settings)
     # Translating in the answer's own llama.cpp context would evict its cached rules and examples;
     # the follow-up rewriter's context (rag.answer.condensing) is small and shared.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from rag.models.embedding import PassageEmbeddings
 from rag.retrieval.retrieving import Passage
 from rag.text.sentences import CLOSERS, split_sentences
 
@@ -159,7 +160,10 @@ def quick_answer(
         scores = [passages[candidates[0].passage].score]
     else:
         query = embeddings.embed_query(question)
-        scores = [_cosine(query, vector) for vector in embeddings.embed_documents(texts)]
+        # Each sentence on its own words: a sentence vector pooled inside its passage at ingestion
+        # (NEWSQA_POOLING=sentences, kept in the encoder's cache) looks like its neighbours.
+        alone = embeddings.embed_alone if isinstance(embeddings, PassageEmbeddings) else embeddings.embed_documents
+        scores = [_cosine(query, vector) for vector in alone(texts)]
         if asks_for_time(question):
             scores = [s + (_TIME_BONUS if re.search(r"\d", t) else 0.0) for s, t in zip(scores, texts)]
     best = max(range(len(candidates)), key=lambda i: scores[i])

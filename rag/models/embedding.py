@@ -249,6 +249,17 @@ class PassageEmbeddings(Embeddings):
             return self._pooled_sentences(list(texts)).tolist()
         return self._encode(list(texts), self.passage_prefix)
 
+    def embed_alone(self, texts: list[str]) -> list[list[float]]:
+        """Passage vectors of ``texts``, each encoded on its own, never pooled from another text's tokens.
+
+        What the instant answer compares with the question: a sentence pooled inside its passage
+        (``pooling="sentences"``) carries the passage's context, so two sentences of one passage look
+        alike there; encoded alone, each is only its own words.
+
+        Usage: ``emb.embed_alone(["Rund 4.000 wurden verletzt.", "Es sind 12.000 Soldaten."])``
+        """
+        return self._encode(list(texts), self.passage_prefix) if texts else []
+
     def _pooled(self, texts: list[str]) -> np.ndarray:
         """Each text's vector pooled from the token vectors of its sentences, each sentence encoded once."""
         pieces = [[text[s:e] for s, e in split_sentences(text)] or [text] for text in texts]

@@ -13,6 +13,7 @@ a page costs what it shows, not a pass over the collection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.store import Store, reading
@@ -36,17 +37,30 @@ class ArticleInfo:
         return short_title(self.title or self.name, 80)
 
 
-def list_articles(store: Store, offset: int = 0, limit: int | None = None) -> list[ArticleInfo]:
-    """The articles with chunks in the index, sorted by title (then source): ``limit`` of them from ``offset``."""
+def list_articles(store: Store, offset: int = 0, limit: int | None = None, matching: str = "") -> list[ArticleInfo]:
+    """The articles with chunks in the index, sorted by title (then source): ``limit`` of them from ``offset``;
+    with ``matching``, only those whose title (as shown) or file name holds each of its words, in any case.
+
+    Usage: ``list_articles(store, 0, 100, "nordkorea")``
+    """
     with reading(store.settings):
-        rows = store.keywords.articles(offset, limit)
+        return _infos(store.keywords.articles(offset, limit, matching))
+
+
+def count_articles(store: Store, matching: str = "") -> int:
+    """How many articles the index holds (that match ``matching``, as :func:`list_articles`)."""
+    with reading(store.settings):
+        return store.keywords.article_count(matching)
+
+
+def articles_of(store: Store, sources: Sequence[str]) -> list[ArticleInfo]:
+    """The catalogue entries of these articles (those still in the index), sorted by title."""
+    with reading(store.settings):
+        return _infos(store.keywords.articles_of(list(sources)))
+
+
+def _infos(rows: list[tuple]) -> list[ArticleInfo]:
     return [
         ArticleInfo(source=source, name=name, title=title or "", chunks=chunks, date=date or None, url=url or None)
         for source, name, title, date, url, chunks in rows
     ]
-
-
-def count_articles(store: Store) -> int:
-    """How many articles the index holds."""
-    with reading(store.settings):
-        return store.keywords.article_count()

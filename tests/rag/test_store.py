@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 
 from ingest.indexing import ingest, recorded_sources
 from rag.models.embedding import get_embeddings
@@ -87,3 +89,23 @@ def test_a_reader_keeps_answering_while_another_process_ingests(settings, tmp_pa
     assert sorted(ids) == sorted(records)
     assert len(recorded_sources(store)) == 25
     assert Retriever(store, 1).run("Wie viele Besucher kamen zum Stadtfest in Ort 7?")[0].name.startswith("fest-")
+
+
+def test_preloading_the_vector_index_runs_beside_the_first_search_and_tolerates_an_empty_index(settings, caplog):
+    caplog.set_level(logging.DEBUG, logger="rag.store")
+    empty = open_store(settings, get_embeddings(settings), create=True)
+    thread = empty.preload()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and empty.count() == 0
+
+    ingest([CORPUS], settings, show_bar=False)
+    store = open_store(settings, get_embeddings(settings))
+    thread = store.preload()
+    # the first search does not wait for the preload to finish, and both succeed
+    hits = Retriever(store, 4).run("Wie viele nordkoreanische Soldaten sind in Russland?")
+    thread.join(timeout=60)
+    assert not thread.is_alive() and hits[0].name == "nordkorea-soldaten-russland.txt"
+    assert "preloading the vector index failed" not in caplog.text
+
+    served = replace(store, settings=settings.model_copy(update={"chroma_host": "localhost"}))
+    assert served.preload() is None  # a server holds its own graph

@@ -259,6 +259,8 @@ def test_a_follow_up_uses_this_sessions_history_only(corpus_settings, open_chat)
 
 
 def test_an_uploaded_article_is_listed_searchable_at_once_and_can_be_filtered(settings, open_chat, tmp_path):
+    from playwright.sync_api import expect
+
     ingest([CORPUS], settings, show_bar=False)
     llm = ChatScriptLLM(answers={"panda": "180 Gramm [1]"})
     page = open_chat(settings, llm)
@@ -282,6 +284,15 @@ def test_an_uploaded_article_is_listed_searchable_at_once_and_can_be_filtered(se
     articles.locator("text=Panda-Zwillinge im Tiergarten Schönbrunn geboren >> visible=true").first.wait_for(
         timeout=30_000
     )
+    caption = page.locator("#nq-articles-caption")
+    assert caption.inner_text().startswith("Articles 1–2 of 2")
+    # The find box narrows the list to the articles whose title or file name holds its words.
+    page.locator("#nq-find-article input, #nq-find-article textarea").first.fill("panda")
+    page.wait_for_function("(el) => el.innerText.includes('matching')", arg=caption.element_handle(), timeout=30_000)
+    assert caption.inner_text().startswith("Articles 1–1 of 1")
+    expect(articles.locator("text=Nun ist es offiziell >> visible=true")).to_have_count(0, timeout=30_000)
+    page.locator("#nq-find-article input, #nq-find-article textarea").first.fill("")
+    articles.locator("text=Nun ist es offiziell >> visible=true").first.wait_for(timeout=30_000)
 
     message = ask(page, "How much do the panda twins weigh?")
     assert message.locator(".nq-answer").inner_text().startswith("rund 180 Gramm")  # the passage's "rund" kept

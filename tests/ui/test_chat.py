@@ -26,7 +26,7 @@ from tests.ingest.documents import docx_bytes, pdf_bytes
 from tests.rag.answer.test_answering import make_answerer
 from tests.ui.markup import HOSTILE_QUESTION, HOSTILE_REPLY, answer_text, tags, visible_text, write_hostile_article
 from tests.ui.scripted import ChatScriptLLM
-from ui.chat import SOURCES_KEPT, ChatHandlers, build_app, history_turns, ingest_uploads, respond
+from ui.chat import ARTICLES_PAGE, SOURCES_KEPT, ChatHandlers, build_app, history_turns, ingest_uploads, respond
 from ui.rendering import Sources, passage_html
 
 #: The only tags the chat's own markup uses; anything else came from an article or the model.
@@ -313,10 +313,48 @@ def test_the_chat_handler_streams_the_message_then_shows_and_keeps_the_newest_so
 
 def test_the_articles_table_and_filter_list_what_the_index_holds(corpus_settings):
     handlers = corpus_handlers(corpus_settings, ChatScriptLLM(delay=0))
-    rows, choices = handlers.refresh()
+    rows, choices, caption, offset = handlers.refresh()
     articles = list_articles(handlers.answerer.retriever.store)
     assert rows and [row[3] for row in rows] == [a.url or a.name for a in articles]
     assert [source for _, source in choices["choices"]] == [a.source for a in articles]
+    assert caption == f"Articles 1–{len(articles)} of {len(articles)}" and offset == 0
+
+
+def test_the_articles_list_pages_and_finds_by_title_or_file_name_and_keeps_chosen_articles(settings, tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(ARTICLES_PAGE + 30):
+        town = "Graz" if n % 50 == 7 else "Linz"
+        (folder / f"bericht-{n:03d}.md").write_text(
+            f"# Meldung {n:03d} aus {town}\n\nIn {town} wurden {n} neue Bäume gepflanzt.", encoding="utf-8"
+        )
+    ingest([folder], settings, show_bar=False)
+    store = open_store(settings, get_embeddings(settings))
+    handlers = ChatHandlers(settings, Answerer(settings, Retriever(store, 4), ChatScriptLLM(delay=0)))
+    total = ARTICLES_PAGE + 30
+
+    rows, _, caption, offset = handlers.refresh()
+    assert len(rows) == ARTICLES_PAGE and caption == f"Articles 1–{ARTICLES_PAGE} of {total}" and offset == 0
+    rows, choices, caption, offset = handlers.refresh("", ARTICLES_PAGE, [])
+    assert [row[0] for row in rows][0] == f"Meldung {ARTICLES_PAGE:03d} aus Linz" and offset == ARTICLES_PAGE
+    assert caption == f"Articles {ARTICLES_PAGE + 1}–{total} of {total}" and len(choices["choices"]) == 30
+    # past the end (a stale page): the last page
+    assert handlers.refresh("", 10 * ARTICLES_PAGE, [])[3] == ARTICLES_PAGE
+    assert handlers.refresh("", -ARTICLES_PAGE, [])[3] == 0
+
+    # every word, any case, in the title or the file name
+    rows, _, caption, _ = handlers.refresh("graz MELDUNG", 0, [])
+    assert [row[0] for row in rows] == ["Meldung 007 aus Graz", "Meldung 057 aus Graz", "Meldung 107 aus Graz"]
+    assert caption == "Articles 1–3 of 3 matching “graz MELDUNG”"
+    assert [row[3] for row in handlers.refresh("bericht-12", 0, [])[0]] == [f"bericht-12{d}.md" for d in range(10)]
+    assert handlers.refresh("50%_", 0, [])[0] == []  # LIKE's wildcards are plain characters here
+    rows, choices, caption, _ = handlers.refresh("Wien", 0, [])
+    assert rows == [] and choices["choices"] == [] and caption == "No article title or file name holds “Wien”."
+
+    # an article chosen in the filter stays a choice while the list shows others
+    chosen = str(folder / "bericht-007.md")
+    _, choices, _, _ = handlers.refresh("bericht-12", 0, [chosen])
+    assert [source for _, source in choices["choices"]][0] == chosen and len(choices["choices"]) == 11
 
 
 def test_the_upload_handler_ingests_with_progress_and_lists_the_new_article(settings, tmp_path):
@@ -327,10 +365,11 @@ def test_the_upload_handler_ingests_with_progress_and_lists_the_new_article(sett
     def progress(*args, **kwargs):
         calls.append((args, kwargs))
 
-    assert handlers.upload(None, progress)[0] == "No files." and calls == []
+    assert handlers.upload(None, progress=progress)[0] == "No files." and calls == []
     (tmp_path / "linz.md").write_text("# Neue Brücke in Linz\n\nDie Brücke ist 300 Meter lang.", encoding="utf-8")
-    summary, rows, choices = handlers.upload([str(tmp_path / "linz.md")], progress)
+    summary, rows, choices, caption, _ = handlers.upload([str(tmp_path / "linz.md")], progress=progress)
     assert "Ingested 1 article(s)" in summary
     assert calls == [((0,), {"desc": "Ingesting …"}), (((1, 1),), {"desc": "Ingested linz.md"})]
     assert [row[0] for row in rows] == ["Neue Brücke in Linz"]
     assert [source for _, source in choices["choices"]] == [str(settings.index_dir / "uploads" / "linz.md")]
+    assert caption == "Articles 1–1 of 1"

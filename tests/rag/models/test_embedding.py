@@ -190,3 +190,14 @@ def test_pooled_sentences_come_from_the_passage_encoded_once(model_dir: Path) ->
     before = encoder.tokens_embedded
     pooled.embed_documents(["Es regnet in Graz."])
     assert encoder.tokens_embedded > before
+
+
+def test_embed_alone_is_each_sentence_on_its_own_words_even_after_pooling(model_dir: Path) -> None:
+    pooled, whole = pooling_pair(model_dir, "sentences")
+    pooled_vectors = np.array(pooled.embed_documents([PASSAGE, *SENTENCES])[1:])
+    alone = np.array(pooled.embed_alone(SENTENCES))
+    own = np.array(whole.embed_documents(SENTENCES))
+    # the cache holds the pooled sentences; embed_alone does not read it
+    assert (alone * own).sum(axis=1).min() > 0.999
+    assert (alone * pooled_vectors).sum(axis=1).min() < 0.99
+    assert pooled.embed_alone([]) == []

@@ -54,12 +54,13 @@ def test_batches_are_length_sorted_but_come_back_in_input_order(settings):
 def test_batches_take_more_short_texts_within_a_token_budget():
     from rag.models.onnx_e5 import BATCH_TOKENS, _batches
 
-    lengths = [10] * 30 + [100, 100, 100, 400]
+    short, long = BATCH_TOKENS // 25, BATCH_TOKENS // 2
+    lengths = [short] * 30 + [long] * 3 + [BATCH_TOKENS]
     batches = _batches(lengths, batch_size=2)
     assert [i for b in batches for i in b] == list(range(len(lengths)))  # every text once, in order
     assert max(len(b) * max(lengths[i] for i in b) for b in batches if len(b) > 2) <= BATCH_TOKENS
     # 25 short texts fill one call; long ones go batch_size at a time, as before
-    assert [len(b) for b in batches] == [BATCH_TOKENS // 10, 5, 2, 2]
+    assert [len(b) for b in batches] == [25, 5, 2, 2]
 
 
 def test_the_export_is_built_into_the_model_cache_and_kept(settings):

@@ -6,7 +6,7 @@ import json
 
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
-from rag.retrieval.catalog import count_articles, list_articles
+from rag.retrieval.catalog import articles_of, count_articles, list_articles
 from rag.store import PASSAGES_ONLY, open_store
 
 
@@ -43,6 +43,16 @@ def test_every_article_is_listed_once_with_its_chunks_title_and_date(settings, t
     assert zebra.chunks > 1 and zebra.date == "2024-05-02" and zebra.url == "https://example.org/zebra"
     assert zebra.source.endswith("feed.jsonl#1") and zebra.name == "feed.jsonl#1"
     assert articles[1].name == "budget.txt" and articles[1].date is None
+
+    # found by words of the title as shown or of the file name, any case, every word
+    assert [a.title for a in list_articles(store, matching="ZOO zebra")] == ["Zebra im Zoo geboren"]
+    assert [a.name for a in list_articles(store, matching="budget.TXT")] == ["budget.txt"]
+    assert count_articles(store, "fährt") == 1 and count_articles(store, "feed") == 2
+    assert list_articles(store, matching="zebra wal") == [] and count_articles(store, "%") == 0
+    assert [a.name for a in articles_of(store, [zebra.source, articles[1].source, "/gone.txt"])] == [
+        "budget.txt",
+        "feed.jsonl#1",
+    ]
 
 
 def test_a_later_ingestion_shows_up_in_the_list(settings, tmp_path):
