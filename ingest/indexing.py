@@ -88,8 +88,9 @@ def ingest(
         manifest = ManifestWriter(settings, roots)
         if rebuild:
             delete_index(settings)
+        # No store.preload() here: a process that ingests and later searches would hold a vector index
+        # read before another process's ingestion (tests/rag/test_store.py); only readers preload.
         store = open_store(settings, get_embeddings(settings), create=True)
-        store.preload()  # the vector index loads while files are read, chunked and embedded
         count_tokens = token_counter(settings)
         produced: set[str] = set()
         clean_files: set[str] = set()
