@@ -408,8 +408,7 @@ class Keywords:
         with ``matching``, only those whose label or file name holds every one of its words."""
         where, params = _matching(matching)
         return self._read(
-            f"SELECT source, name, title, date, url, chunks FROM {self.prefix}_articles{where} "
-            "ORDER BY sort_key, source LIMIT ? OFFSET ?",
+            f"SELECT {_CATALOGUE_ROW} FROM {self.prefix}_articles{where} ORDER BY sort_key, source LIMIT ? OFFSET ?",
             (*params, -1 if limit is None else limit, offset),
         )
 
@@ -419,10 +418,13 @@ class Keywords:
         if not marks:
             return []
         return self._read(
-            f"SELECT source, name, title, date, url, chunks FROM {self.prefix}_articles "
-            f"WHERE source IN ({marks}) ORDER BY sort_key, source",
+            f"SELECT {_CATALOGUE_ROW} FROM {self.prefix}_articles WHERE source IN ({marks}) ORDER BY sort_key, source",
             tuple(sources),
         )
+
+
+#: The catalogue's columns a reader gets, in the order rag.retrieval.catalog unpacks them.
+_CATALOGUE_ROW = "source, name, title, date, url, chunks"
 
 
 def _matching(text: str) -> tuple[str, tuple[str, ...]]:
@@ -520,8 +522,9 @@ class Store:
 
         Embedded Chroma reads a collection's whole HNSW graph at the first query or write of a process
         (2.7 s at a million passages with the files in the page cache, more from a cold disk). Started
-        right after opening, that read overlaps the embedding model's load and the chunking instead of
-        following them. Nothing waits for the thread: the first real query shares Chroma's lock with it.
+        right after opening, that read overlaps the models' load instead of following it. Nothing waits
+        for the thread: the first real query shares Chroma's lock with it. Readers only (``ask``, the
+        chat): a process that ingests would keep a graph read before another process's writes.
 
         Usage: ``store = open_store(settings, embeddings); store.preload()``
         """

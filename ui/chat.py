@@ -301,7 +301,8 @@ class ChatHandlers:
             kept = articles_of(self.answerer.retriever.store, chosen) if chosen else []
         except StoreError:
             kept = []
-        listed = [*kept, *(a for a in found if a.source not in set(chosen))]
+        picked = set(chosen)
+        listed = [*kept, *(a for a in found if a.source not in picked)]
         return (
             article_rows(found),
             gr.update(choices=article_choices(listed)),
