@@ -9,7 +9,7 @@ recombined into articles of ten passages of about 100 tokens; every article carr
 e5 model, at every size: the store and the keyword index are what is measured (e5 on these two cores embeds
 about 50 passages a second: 6 hours for a million). The questions are embedded with the real e5 model.
 
-The passages are written through newsqa's own write path (``ingest.indexing._index_articles``: LangChain's
+The passages are written through newsqa's own write path (``ingest.indexing.index_articles``: LangChain's
 indexing API, the record manager, Chroma, the keyword index and the catalogue), and one index grows through
 the sizes. At each size it reports:
 
@@ -47,10 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402
-from langchain_core.indexing.api import _get_document_with_hash  # noqa: E402
+from langchain_core.indexing import index  # noqa: E402
 
 from bench.common import NEWS_DIR, ROOT, XQUAD_DEV, RssPeak, log  # noqa: E402
-from ingest.indexing import _index_articles  # noqa: E402
+from ingest.indexing import index_articles  # noqa: E402
 from rag.models.embedding import PassageEmbeddings  # noqa: E402
 from rag.retrieval.keyword import keyword_search  # noqa: E402
 from rag.retrieval.retrieving import SHARED_POOL, Retriever  # noqa: E402
@@ -131,26 +131,24 @@ def write(store, batches: list[list[Document]]) -> int:
     for docs in batches:
         batch += docs
         if len(batch) >= WRITE_BATCH:
-            written += _index_articles(store, batch)[0]
+            written += index_articles(store, batch)[0]
             batch = []
     if batch:
-        written += _index_articles(store, batch)[0]
+        written += index_articles(store, batch)[0]
     return written
 
 
 def write_bulk(store, batches: list[list[Document]]) -> int:
-    """The same writes in big batches, without LangChain's indexing calls per 64 chunks (for the 1M build).
+    """The same writes in big batches, without the indexing path's call per 64 chunks (for the 1M build).
 
-    The ids are the indexing API's own content hashes; Chroma with the keyword tables (``add_texts``), then
-    the record manager, as the indexing API orders them.
+    LangChain's indexing API with its content-hash ids, 5,000 chunks a call (Chroma's largest write): Chroma
+    with the keyword tables, then the record manager; no cleanup (the articles are new).
     """
-    docs = [_get_document_with_hash(d, key_encoder="sha256") for docs in batches for d in docs]
-    for at in range(0, len(docs), 5000):  # Chroma's largest write
-        part = docs[at : at + 5000]
-        ids = [str(d.id) for d in part]
-        store.vectors.add_texts([d.page_content for d in part], [d.metadata for d in part], ids=ids)
-        store.records.update(ids, group_ids=[d.metadata["source"] for d in part])
-    return len(docs)
+    docs = [d for docs in batches for d in docs]
+    result = index(
+        docs, store.records, store.vectors, cleanup=None, source_id_key="source", key_encoder="sha256", batch_size=5000
+    )
+    return result["num_added"]
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:

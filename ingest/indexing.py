@@ -8,7 +8,7 @@ Usage::
 Built on LangChain's indexing API: every chunk gets a content-hash id (sha256 of text and metadata),
 the record manager remembers which hashes each article produced, and after each group of whole
 articles the chunks those articles no longer produce are deleted (what ``cleanup="incremental"`` does,
-but once per group instead of once per embedding batch, see :func:`_index_articles`). Duplicate
+but once per group instead of once per embedding batch, see :func:`index_articles`). Duplicate
 policy: a chunk whose hash is already recorded is skipped, never embedded twice; Chroma upserts by id,
 so a re-run after a crash between the vector write and the record write cannot duplicate anything
 either. An ingestion killed at any point leaves a state that the next run completes.
@@ -121,7 +121,7 @@ def ingest(
                         progress(done, len(files), path.name)
 
         for batch in _whole_article_batches(articles(), EMBED_BATCH):
-            added, unchanged, deleted = _index_articles(store, batch)
+            added, unchanged, deleted = index_articles(store, batch)
             report.added += added
             report.unchanged += unchanged
             report.deleted += deleted
@@ -136,13 +136,14 @@ def ingest(
     return report
 
 
-def _index_articles(store: Store, chunks: list[Document]) -> tuple[int, int, int]:
+def index_articles(store: Store, chunks: list[Document]) -> tuple[int, int, int]:
     """Write the chunks of whole articles, then drop those articles' chunks from earlier runs.
 
-    Returns ``(added, unchanged, deleted)``. The chunks are embedded :data:`EMBED_BATCH` at a
-    time. LangChain's own incremental cleanup runs after every such batch and would delete the
-    unchanged chunks of a long article that sit in a later batch (and so re-embed them on every
-    run); cleaning up once, after the whole articles are written, deletes only what is really gone.
+    Usage: ``added, unchanged, deleted = index_articles(store, chunks)``. The chunks are embedded
+    :data:`EMBED_BATCH` at a time. LangChain's own incremental cleanup runs after every such batch and
+    would delete the unchanged chunks of a long article that sit in a later batch (and so re-embed them
+    on every run); cleaning up once, after the whole articles are written, deletes only what is really
+    gone.
     """
     started = store.records.get_time()
     result = index(
