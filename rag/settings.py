@@ -139,20 +139,6 @@ class Settings(BaseSettings):
         description="The answerability gate for a question in another language than the articles' "
         "(an English question over German articles): (bias, w_sentence, w_spread), as gate_same_language.",
     )
-    constrained_spans: bool = Field(
-        # Measured (docs/quality.md): F1 0.335 vs 0.369 with four passages, no change on top of two windows,
-        # and 2-4 s slower decoding.
-        False,
-        description="The local model can only write a verbatim span of one passage followed by that passage's "
-        "[n], or NOT FOUND (a llama.cpp grammar built per question); an LLM server writes freely and is checked.",
-    )
-    span_max_words: int = Field(
-        # Unbounded, the model kept to the passage's words copied on to the end of the sentence.
-        8,
-        ge=1,
-        le=200,
-        description="Longest phrase, in words, the span grammar lets the model copy.",
-    )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     keyword_search: bool = Field(
         True,

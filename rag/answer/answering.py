@@ -36,7 +36,6 @@ from rag.answer.completing import whole_fact
 from rag.answer.gating import AnswerGate, Decision
 from rag.answer.prompting import few_shot_prompt
 from rag.answer.quick import QuickAnswer, quick_answer
-from rag.answer.spans import NOT_FOUND, span_grammar
 from rag.answer.supporting import claim_for, sentence_with, supporting_span
 from rag.answer.translating import Translator, translate_amount
 from rag.models.llm import calling_llm
@@ -48,6 +47,9 @@ from rag.text.instructions import without_instructions
 from rag.text.language import detect_language, localise_numbers, message
 from rag.text.markers import marker_numbers, strip_markers
 from rag.text.sentences import short_title
+
+#: What the model writes when no passage holds the answer.
+NOT_FOUND = "NOT FOUND"
 
 SYSTEM_PROMPT = """You answer questions about news articles by copying the answer from the numbered passages.
 Copy the shortest exact phrase from a passage that answers the question: a name, a number with its unit, \
@@ -277,22 +279,14 @@ class Answerer:
         self.searching, self.answering = self._build_chains()
 
     def _build_chains(self) -> tuple[Runnable, Runnable]:
-        # Only llama.cpp takes a grammar; an OpenAI-compatible server writes freely and is checked after.
-        constrained = self.settings.constrained_spans and getattr(self.chat_model, "takes_grammar", False)
-
         def answer_step(inputs: dict[str, Any]) -> Runnable | str:
             passages: list[Passage] = inputs["passages"]
             if not passages or not inputs["decision"].answerable:
                 return NOT_FOUND  # refusal as a code path: the LLM is not asked at all
-            options: dict[str, Any] = {"stop": ["\n\n", "\nQuestion:"]}
-            if constrained:
-                options["grammar"] = span_grammar(
-                    [model_text(p) for p in passages], max_words=self.settings.span_max_words
-                )
             return (
                 RunnableLambda(lambda x: {"passages": format_passages(x["passages"]), "question": x["question"]})
                 | self.prompt
-                | self.chat_model.bind(**options)
+                | self.chat_model.bind(stop=["\n\n", "\nQuestion:"])
                 | StrOutputParser()
             )
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -181,9 +181,6 @@ class LlamaCppChatModel(BaseChatModel):
     same (model_path, n_ctx, n_threads) share one loaded model; generations on it are serialised by a
     lock, so concurrent callers wait rather than corrupt the context.
     """
-
-    #: Takes a GBNF ``grammar`` per call (rag.answer.spans builds one per question).
-    takes_grammar: ClassVar[bool] = True
 
     model_path: str
     n_ctx: int = 4096

@@ -6,8 +6,6 @@ embedding model are real. End-to-end tests with the real LLM are in test_answeri
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -42,19 +40,8 @@ class ScriptedLLM(GenericFakeChatModel):
         return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 
-class GrammarLLM(ScriptedLLM):
-    """A scripted model that, like llama.cpp, takes a grammar per call; it records the grammars."""
-
-    takes_grammar: ClassVar[bool] = True
-    grammars: list = []
-
-    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
-        self.grammars.append(kwargs.pop("grammar", None))
-        yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-
-
-def make_answerer(settings, reply: str, llm_class=None) -> tuple[Answerer, ScriptedLLM]:
-    llm = (llm_class or ScriptedLLM)(messages=iter([AIMessage(content=reply)]), prompts=[])
+def make_answerer(settings, reply: str) -> tuple[Answerer, ScriptedLLM]:
+    llm = ScriptedLLM(messages=iter([AIMessage(content=reply)]), prompts=[])
     store = open_store(settings, get_embeddings(settings))
     return Answerer(settings, Retriever(store, settings.top_k), llm), llm
 
@@ -274,30 +261,6 @@ def test_a_wrongly_numbered_citation_is_moved_to_the_passage_holding_the_phrase(
     answerer, _ = make_answerer(corpus_settings, f"10.000 bis 12.000 [{wrong}]")
     answer = answerer.ask(question)
     assert [c.n for c in answer.citations] == [n] and answer.answer == f"10.000 bis 12.000 [{n}]"
-
-
-def test_a_model_that_takes_grammars_gets_one_built_from_the_passages_it_reads(corpus_settings):
-    question = "How many North Korean soldiers were sent to Russia?"
-    settings = corpus_settings.model_copy(update={"constrained_spans": True})
-    answerer, llm = make_answerer(settings, "10.000 bis 12.000 Soldaten [1]", GrammarLLM)
-    llm.grammars = []
-    answer = answerer.ask(question)
-    [grammar] = llm.grammars
-    passages = read(answerer, question)
-    assert (
-        grammar.splitlines()[0]
-        == "root ::= " + " | ".join(f"p{n}" for n in range(1, len(passages) + 1)) + ' | "NOT FOUND"'
-    )
-    assert '"12.000"' in grammar and '" [1]"' in grammar
-    assert not answer.refused
-
-
-def test_no_grammar_when_switched_off(corpus_settings):
-    settings = corpus_settings.model_copy(update={"constrained_spans": False})
-    answerer, llm = make_answerer(settings, "10.000 bis 12.000 Soldaten [1]", GrammarLLM)
-    llm.grammars = []
-    answerer.ask("How many North Korean soldiers were sent to Russia?")
-    assert llm.grammars == [None]
 
 
 def test_the_model_never_reads_an_order_planted_in_a_passage_but_the_reader_still_sees_it():
