@@ -284,7 +284,6 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
             "sentence_vectors",
             "evidence_windows",
             "window_chars",
-            "constrained_spans",
         )
     }
     return EvalReport(metrics, {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()})

@@ -69,12 +69,8 @@ class Settings(BaseSettings):
         0, ge=0, le=1024, description="Passages per embedding batch; 0 = the backend's best (onnx-int8: 2, torch: 16)."
     )
     pooling: Literal["off", "passages", "sentences"] = Field(
-        # XQuAD dev, 632 questions, hit@1/hit@4 EN | DE: off 0.899/0.981 | 0.949/0.992; sentences
-        # 0.886/0.973 | 0.948/0.992 (paired: EN hit@4 6 lost, 1 won, p = 0.13); passages 0.869/0.975 |
-        # 0.929/0.989 (docs/ingestion.md). 'sentences' embeds about half the tokens (ingestion 1.7x faster
-        # in-process) and refused as many unanswerable questions end to end, but with it the model answered
-        # the shipped example's in-topic "How many tanks did North Korea send?" with the soldiers' number
-        # (tests/rag/answer/test_answering_e2e.py): off by default until the answer step guards that.
+        # Off: with pooled vectors the model answered the shipped "How many tanks...?" with the soldiers'
+        # number (figures and the gate weights to use with pooling: docs/ingestion.md "Speed").
         "off",
         description="(onnx-int8) One encoder pass for passages and sentence vectors: 'passages' encodes each "
         "sentence once and pools a passage's vector from its sentences' token vectors; 'sentences' encodes each "
@@ -82,8 +78,7 @@ class Settings(BaseSettings):
     )
     torch_threads: int = Field(0, ge=0, description="Threads for embedding (torch or ONNX Runtime); 0 = all cores.")
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
-        # Measured (bench/ingest.py): 3.5x the torch tokens/s, cosine 0.995 to the float32 vectors,
-        # the same XQuAD hit@4; and a serving process without torch.
+        # Several times torch's speed for the same retrieval, and no torch at serving (docs/ingestion.md "Speed").
         "onnx-int8",
         description="Runs the embedding model: 'torch' (sentence-transformers, float32) or 'onnx-int8' "
         "(an int8 ONNX Runtime export built into the model cache by `newsqa models`; no torch at run time).",
@@ -108,11 +103,8 @@ class Settings(BaseSettings):
     # --- retrieval and answering -------------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="Passages handed to the LLM.")
     evidence_windows: int = Field(
-        # XQuAD dev, 40 questions: 2 windows of 1,000 characters gave citation accuracy 0.88 / 0.89
-        # (EN / DE) against 0.71 / 0.78 for the 4 passages, F1 0.387 / 0.453 against 0.369 / 0.495. Planted
-        # orders no longer reach the model (rag.text.instructions), but with windows the real-LLM tests
-        # answer "How many tanks …?" from the soldiers' number, and a few-shot example against that made
-        # the model refuse "killed or wounded" (docs/quality.md). So off until refusals are decided apart.
+        # Off: with windows the model answered the shipped "How many tanks...?" from the soldiers' number
+        # (docs/quality.md "Grounded spans, whole facts and what the model reads").
         0,
         ge=0,
         le=10,
@@ -121,11 +113,8 @@ class Settings(BaseSettings):
     )
     window_chars: int = Field(1000, ge=200, le=4000, description="Characters a window grows to.")
     gate_same_language: tuple[float, float, float] = Field(
-        # `newsqa calibrate --split S --false-refusal 0.03` on `newsqa eval-split` of the XQuAD dev set
-        # (docs/quality.md "Refusals calibrated per language pair"): German questions over the German
-        # articles. On the test half the gate alone refuses 0.901 of unanswerable and 0.015 of answerable
-        # questions. 3 %: the model's own NOT FOUND takes the rest of a 5 % false-refusal budget. Fitted
-        # on an index with NEWSQA_POOLING=sentences: (-54.785, 62.695, 79.066), 0.901 and 0.022.
+        # Fitted by `newsqa calibrate` at 3 % false refusals on XQuAD dev, German over German articles
+        # (docs/quality.md "Refusals calibrated per language pair").
         (-57.226, 66.049, 77.703),
         description="The answerability gate for a question in the articles' language: (bias, w_sentence, "
         "w_spread); the question is answered when bias + w_sentence * nearest sentence cosine + w_spread * "
@@ -133,25 +122,10 @@ class Settings(BaseSettings):
         "the LLM. Set by `newsqa calibrate`.",
     )
     gate_cross_language: tuple[float, float, float] = Field(
-        # The same fit for English questions over the German articles: 0.872 and 0.030 on the test half
-        # (with pooled sentence vectors (-53.225, 64.421, 83.528): 0.858 and 0.030).
+        # The same fit for English questions over the German articles.
         (-55.713, 67.250, 91.566),
         description="The answerability gate for a question in another language than the articles' "
         "(an English question over German articles): (bias, w_sentence, w_spread), as gate_same_language.",
-    )
-    constrained_spans: bool = Field(
-        # Measured (docs/quality.md): F1 0.335 vs 0.369 with four passages, no change on top of two windows,
-        # and 2-4 s slower decoding.
-        False,
-        description="The local model can only write a verbatim span of one passage followed by that passage's "
-        "[n], or NOT FOUND (a llama.cpp grammar built per question); an LLM server writes freely and is checked.",
-    )
-    span_max_words: int = Field(
-        # Unbounded, the model kept to the passage's words copied on to the end of the sentence.
-        8,
-        ge=1,
-        le=200,
-        description="Longest phrase, in words, the span grammar lets the model copy.",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     keyword_search: bool = Field(
@@ -161,7 +135,7 @@ class Settings(BaseSettings):
     )
     fusion_k: int = Field(60, ge=1, le=1000, description="The k of reciprocal-rank fusion (rank r scores 1/(k+r)).")
     sentence_weight: float = Field(
-        # XQuAD dev hit@1, EN/DE questions: 0.5 -> 0.889/0.948, 1.0 -> 0.897/0.945 (docs/quality.md).
+        # The better hit@1 of the weights tried (docs/quality.md "Retrieval").
         1.0,
         ge=0.0,
         le=2.0,

@@ -46,17 +46,10 @@ from typing import Any
 import gradio as gr
 
 from ingest.loading import SUPPORTED_SUFFIXES
-from rag.answer.answering import (
-    Answer,
-    Answerer,
-    QuestionError,
-    Token,
-    Waiting,
-    build_answerer,
-    clean_question,
-)
+from rag.answer.answering import Answerer, build_answerer, clean_question
 from rag.answer.condensing import Condenser, Turn, own_context
 from rag.answer.quick import QuickAnswer
+from rag.answer.results import Answer, QuestionError, Token, Waiting
 from rag.models.gguf import ModelSetupError
 from rag.retrieval.catalog import ArticleInfo, articles_of, count_articles, list_articles
 from rag.settings import Settings
@@ -82,7 +75,7 @@ log = logging.getLogger(__name__)
 #: Every event that asks a question shares this concurrency group, whether it came from the page, an
 #: example or the API. Up to CHATS_AT_ONCE questions are taken at once: each is searched, refused by
 #: the gate or given its instant answer at once, and their answers then take turns on the one model
-#: (Answerer.generating), so a question the articles do not cover never waits behind others' answers.
+#: (Answerer.turns), so a question the articles do not cover never waits behind others' answers.
 GENERATION_GROUP = "newsqa-generation"
 CHATS_AT_ONCE = 20
 
@@ -244,7 +237,7 @@ def ingest_uploads(
 def follow_up_condenser(settings: Settings, answerer: Answerer) -> Condenser:
     """The rewriter of follow-ups: the answerer's LLM, in a context of its own unless configured not to."""
     model = answerer.chat_model
-    return Condenser(own_context(model) if settings.followup_own_context else model, generating=answerer.generating)
+    return Condenser(own_context(model) if settings.followup_own_context else model, turns=answerer.turns)
 
 
 @dataclass

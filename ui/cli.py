@@ -156,7 +156,9 @@ def print_report(report: IngestReport) -> int:
 
 
 def run_ask(question: str, settings: Settings, as_json: bool) -> int:
-    from rag.answer.answering import Answer, QuickAnswer, Token, build_answerer, clean_question
+    from rag.answer.answering import build_answerer, clean_question
+    from rag.answer.quick import QuickAnswer
+    from rag.answer.results import Answer, Token
 
     clean_question(question, settings.max_question_chars)  # a bad question needs no index or model
     answerer = build_answerer(settings)
@@ -286,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             return print_report(report)
     from evaluation.dataset import QAFileError
     from evaluation.running import EvalSetupError
-    from rag.answer.answering import QuestionError
+    from rag.answer.results import QuestionError
     from rag.models.gguf import ModelSetupError
     from rag.store import StoreError
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.answer.answering import Answer
+from rag.answer.results import Answer
 from rag.answer.supporting import claim_for, supporting_span
 from rag.retrieval.retrieving import Passage
 from rag.text.language import message

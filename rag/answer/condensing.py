@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer.prompting import few_shot_prompt
+from rag.answer.turns import ModelTurns
 from rag.models.llm import LlamaCppChatModel
 from rag.text.language import NAMES, detect_language
 from rag.text.markers import strip_markers
@@ -141,17 +141,15 @@ def own_context(chat_model: BaseChatModel) -> BaseChatModel:
 class Condenser:
     """Follow-up question plus chat history in, standalone question out (a LangChain runnable)."""
 
-    def __init__(
-        self, chat_model: BaseChatModel, max_tokens: int = 60, generating: threading.Lock | None = None
-    ) -> None:
+    def __init__(self, chat_model: BaseChatModel, max_tokens: int = 60, turns: ModelTurns | None = None) -> None:
         """
         Args:
             chat_model: the model that rewrites (see :func:`own_context`).
             max_tokens: longest rewrite; a question is one line.
-            generating: held while the model writes; the chat shares the answerer's (one generation at a time).
+            turns: taken while the model writes; the chat shares the answerer's (one generation at a time).
         """
         self.chat_model = chat_model
-        self.generating = generating or threading.Lock()
+        self.turns = turns or ModelTurns()
         self.prompt = build_prompt()
         # One line: the model stops at the end of the question instead of going on to answer it.
         self.chain: Runnable = self.prompt | chat_model.bind(stop=["\n"], max_tokens=max_tokens) | StrOutputParser()
@@ -168,7 +166,7 @@ class Condenser:
         language = detect_language(question, default=detect_language(turns[-1].question))
         inputs = {"history": format_history(turns), "question": question, "language": NAMES.get(language, "English")}
         try:
-            with self.generating:
+            with self.turns:
                 raw = self.chain.invoke(inputs)
         except Exception as exc:  # a rewrite is a help, never a reason for no answer: search as asked
             log.warning("could not rewrite the follow-up question: %s", exc)

@@ -8,7 +8,7 @@ Usage::
 
 Answering is two steps because a 1.5B model does each well alone and both badly at once: asked to
 answer an English question from a German passage in English, it answers with whole clauses and
-leaves German words in them. Told to *copy* the shortest phrase (rag.answer.answering) and then to
+leaves German words in them. Told to *copy* the shortest phrase (rag.answer.prompting) and then to
 translate only that phrase, it measured EM 0.38 -> 0.58 and F1 0.53 -> 0.68 on XQuAD with the gold
 paragraph (docs/quality.md). Doing both in one reply, or translating as a second turn of the
 answer's conversation, measured worse (F1 0.49 and 0.31).

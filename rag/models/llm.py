@@ -7,8 +7,6 @@ Usage::
     llm = get_chat_model(settings)           # a LangChain BaseChatModel
     llm.invoke("What is 2+3?").content
     for chunk in llm.stream(messages, stop=["\\n\\n"], max_tokens=50, grammar=GBNF): ...
-    scored = continuation_logprobs(llm, messages, ["NOT FOUND", "12.000 [1]"])   # None for a server model
-    scored[0].logprobs[0]                    # log P(first token of "NOT FOUND") as the reply's first token
 
 The weights come from :mod:`rag.models.gguf`. The only global state is the cache of loaded models
 (:func:`_load_llama`, :func:`get_chat_model`).
@@ -17,13 +15,12 @@ The weights come from :mod:`rag.models.gguf`. The only global state is the cache
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -50,9 +47,7 @@ __all__ = [
     "LLMServerError",
     "LlamaCppChatModel",
     "ModelSetupError",
-    "ScoredContinuation",
     "calling_llm",
-    "continuation_logprobs",
     "get_chat_model",
     "warm_up",
 ]
@@ -182,9 +177,6 @@ class LlamaCppChatModel(BaseChatModel):
     lock, so concurrent callers wait rather than corrupt the context.
     """
 
-    #: Takes a GBNF ``grammar`` per call (rag.answer.spans builds one per question).
-    takes_grammar: ClassVar[bool] = True
-
     model_path: str
     n_ctx: int = 4096
     n_threads: int = 2
@@ -231,35 +223,6 @@ class LlamaCppChatModel(BaseChatModel):
             params["grammar"] = grammar
         params.update(kwargs)  # anything else create_chat_completion accepts (top_p, seed, …)
         return params
-
-    def chat_tokens(self, messages: list[BaseMessage]) -> list[int]:
-        """The prompt tokens ``messages`` become under the GGUF's chat template, ending with the
-        opening of the assistant's turn: exactly what ``invoke`` evaluates before it writes."""
-        llama = self.load().llama
-        formatter = _chat_formatter(llama)
-        result = formatter(messages=[_to_llama_message(m) for m in messages])
-        return llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-
-    def score_replies(
-        self,
-        messages: list[BaseMessage],
-        replies: Sequence[str],
-        *,
-        end_of_turn: bool = True,
-        full: int | None = None,
-    ) -> list[ScoredContinuation]:
-        """Each of ``replies`` scored as the model's reply to ``messages`` (see :func:`continuation_logprobs`)."""
-        model = self.load()
-        llama = model.llama
-        prompt = self.chat_tokens(messages)
-        end = [llama.token_eos()] if end_of_turn else []
-        tokenised = [[*llama.tokenize(r.encode("utf-8"), add_bos=False, special=False), *end] for r in replies]
-        with model.lock:
-            logprobs = _score_after_prompt(llama, prompt, tokenised, full)
-        return [
-            ScoredContinuation(r, tuple(t), lp, complete=len(lp) == len(t))
-            for r, t, lp in zip(replies, tokenised, logprobs)
-        ]
 
     def _generate(
         self,
@@ -311,147 +274,6 @@ class LlamaCppChatModel(BaseChatModel):
                 response_metadata={"finish_reason": finish_reason, "model_name": self.model_name},
             )
         )
-
-
-# --- scoring continuations --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScoredContinuation:
-    """How likely the model finds ``text`` as its reply after a prompt, token by token.
-
-    ``tokens`` are the reply's tokens as llama.cpp tokenises it, followed by the end-of-turn token
-    when it was scored (``end_of_turn=True``); ``logprobs[i]`` is the natural-log probability of
-    ``tokens[i]`` given the prompt and the tokens before it (only ``logprobs[0]`` when the reply
-    was not scored in full).
-    """
-
-    text: str
-    tokens: tuple[int, ...]
-    logprobs: tuple[float, ...]
-    # False when only the first token was scored (``full`` left this reply out): ``total`` and
-    # ``mean`` then describe that token alone.
-    complete: bool = True
-
-    @property
-    def total(self) -> float:
-        """The log-probability of the whole reply (the sum over its tokens)."""
-        return math.fsum(self.logprobs)
-
-    @property
-    def mean(self) -> float:
-        """The log-probability per token: the length-normalised score."""
-        return self.total / len(self.logprobs) if self.logprobs else 0.0
-
-
-def _log_softmax_at(logits: Any, token: int) -> float:
-    import numpy as np
-
-    row = np.asarray(logits, dtype=np.float64)
-    top = float(row.max())
-    return float(row[token] - top - math.log(float(np.exp(row - top).sum())))
-
-
-def _score_after_prompt(
-    llama: llama_cpp.Llama, prompt: list[int], replies: list[list[int]], full: int | None
-) -> list[tuple[float, ...]]:
-    """Per-token log-probabilities of each reply after ``prompt``, on ``llama``'s own context.
-
-    The prompt is evaluated once, reusing what the context already holds (as llama.cpp's prefix
-    cache does), and its last token's logits give every reply's first token at once. The ``full``
-    replies whose first token is likeliest (all when ``None``) are then scored to the end: one batch
-    each — the reply with logits on every row — appended after the prompt and removed again; the
-    others keep only their first token's log-probability. On two CPU cores a batch of a few tokens
-    costs about what one token does, so replies go one after another on the context's single
-    sequence rather than in parallel sequences of a context of their own (which would have to
-    evaluate the whole prompt again). The context is left holding the prompt minus its last token.
-    """
-    import numpy as np
-
-    if not prompt:
-        raise ValueError("the prompt is empty")
-    base = len(prompt) - 1
-    match = 0
-    for a, b in zip(llama.input_ids[: llama.n_tokens], prompt[:base]):
-        if a != b:
-            break
-        match += 1
-    llama.n_tokens = match  # Llama.eval drops everything the context holds beyond this
-    if base > match:
-        llama.eval(prompt[match:base])
-    n_vocab = llama.n_vocab()
-
-    def decode(rows: list[int], n_past: int) -> Any:
-        if len(rows) > llama.n_batch or n_past + len(rows) > llama.n_ctx():
-            raise ValueError(f"{len(rows)} tokens do not fit after {n_past} in the context")
-        llama._ctx.kv_cache_seq_rm(-1, n_past, -1)
-        llama._batch.set_batch(batch=rows, n_past=n_past, logits_all=True)
-        llama._ctx.decode(llama._batch)
-        return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(rows), n_vocab))
-
-    first = decode([prompt[-1]], base)[0].astype(np.float64)
-    first -= first.max()
-    first -= math.log(float(np.exp(first).sum()))
-    scored: list[tuple[float, ...]] = [(float(first[r[0]]),) if r else () for r in replies]
-    order = sorted((i for i, r in enumerate(replies) if len(r) > 1), key=lambda i: -scored[i][0])
-    try:
-        for i in order if full is None else order[:full]:
-            reply = replies[i]
-            logits = decode(reply[:-1], len(prompt))
-            scored[i] += tuple(_log_softmax_at(logits[j], token) for j, token in enumerate(reply[1:]))
-    finally:
-        # Back to the prompt minus its last token: the next generation decodes that token again,
-        # so it samples from fresh logits, not from those of the last reply scored here.
-        llama._ctx.kv_cache_seq_rm(-1, base, -1)
-        llama.n_tokens = base
-    return scored
-
-
-def _chat_formatter(llama: llama_cpp.Llama) -> Any:
-    """The GGUF's own chat template as llama-cpp-python applies it in ``create_chat_completion``."""
-    llama_cpp = _import_llama_cpp()
-    template = llama.metadata.get("tokenizer.chat_template")
-    if not template:
-        raise ModelSetupError("the GGUF has no chat template, so its replies cannot be scored")
-    eos, bos = llama.token_eos(), llama.token_bos()
-    return llama_cpp.llama_chat_format.Jinja2ChatFormatter(
-        template=template,
-        eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-        bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-        stop_token_ids=[eos],
-    )
-
-
-def continuation_logprobs(
-    chat_model: BaseChatModel,
-    messages: list[BaseMessage],
-    replies: Sequence[str],
-    *,
-    end_of_turn: bool = True,
-    full: int | None = None,
-) -> list[ScoredContinuation] | None:
-    """The log-probability of each of ``replies`` as the model's reply to ``messages``, token by token.
-
-    ``messages`` is the conversation as ``chat_model.invoke`` would get it (system, examples, the
-    question); each reply is scored as the whole assistant turn, ending with the end-of-turn token
-    unless ``end_of_turn=False`` (then it is scored as a prefix: "NOT" as the start of any reply).
-    The prompt is evaluated once (and reuses llama.cpp's prefix cache: after the answer to the same
-    messages only the replies cost anything, one small batch each). Every reply's first token comes
-    from that one evaluation; ``full=k`` scores only the ``k`` replies with the likeliest first
-    token to the end (the others come back with ``complete=False``).
-
-    Returns ``None`` when ``chat_model`` cannot score (an OpenAI-compatible server): the caller
-    falls back to what the model writes.
-
-    Usage::
-
-        scored = continuation_logprobs(llm, prompt.format_messages(...), ["NOT FOUND", "12.000 [1]"])
-        best = max(scored, key=lambda s: s.mean).text
-        math.exp(scored[0].logprobs[0])    # P(the reply starts with NOT FOUND's first token)
-    """
-    if not isinstance(chat_model, LlamaCppChatModel):
-        return None
-    return chat_model.score_replies(messages, replies, end_of_turn=end_of_turn, full=full)
 
 
 # --- the product's chat model ------------------------------------------------------------------

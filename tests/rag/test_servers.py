@@ -233,7 +233,7 @@ def test_the_soldiers_question_through_both_servers(chroma_server, llm_server, t
 
 @pytest.mark.llm
 def test_answers_stream_from_the_llm_server_and_an_outage_is_reported(corpus_settings, llm_server):
-    from rag.answer.answering import Token
+    from rag.answer.results import Token
     from rag.models.llm import LLMServerError
 
     settings = corpus_settings.model_copy(update={"llm_base_url": llm_server, "llm_model": "qwen-test"})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 from dataclasses import replace
 
 import gradio as gr
@@ -275,15 +274,16 @@ def test_newsqa_chat_on_an_empty_index_ingests_the_corpus_and_answers(settings):
 def test_follow_ups_get_their_own_llama_context_unless_configured_to_share(settings, own):
     from types import SimpleNamespace
 
+    from rag.answer.turns import ModelTurns
     from rag.models.llm import LlamaCppChatModel
     from ui.chat import follow_up_condenser
 
     local = LlamaCppChatModel(model_path="/models/qwen.gguf", n_ctx=4096, n_threads=2, max_tokens=200)
-    answerer = SimpleNamespace(chat_model=local, generating=threading.Lock())
+    answerer = SimpleNamespace(chat_model=local, turns=ModelTurns())
     condenser = follow_up_condenser(settings.model_copy(update={"followup_own_context": own}), answerer)
     assert (condenser.chat_model is local) is (not own)
     assert condenser.chat_model.model_path == local.model_path
-    assert condenser.generating is answerer.generating  # rewrites and answers take turns on one model
+    assert condenser.turns is answerer.turns  # rewrites and answers take turns on one model
 
 
 # --- the app's handlers, called as Gradio calls them but without a server -----------------------

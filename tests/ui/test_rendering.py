@@ -5,8 +5,8 @@ Usage: ``pytest tests/ui/test_rendering.py``
 
 from __future__ import annotations
 
-from rag.answer.answering import Answer, Citation
 from rag.answer.quick import QuickAnswer
+from rag.answer.results import Answer, Citation
 from rag.retrieval.retrieving import Passage
 from tests.ui.markup import answer_text, tags, visible_text
 from ui.rendering import (

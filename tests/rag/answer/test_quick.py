@@ -11,8 +11,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from ingest.indexing import ingest
-from rag.answer.answering import Answer, Answerer, QuickAnswer, Token
-from rag.answer.quick import asks_for_number, asks_for_time, has_number, quick_answer
+from rag.answer.answering import Answerer
+from rag.answer.quick import QuickAnswer, asks_for_number, asks_for_time, has_number, quick_answer
+from rag.answer.results import Answer, Token
 from rag.models.embedding import get_embeddings
 from rag.retrieval.retrieving import Retriever
 from rag.store import open_store

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.models.gguf import BUILTIN_GGUF_SIZE, PART_COUNT, builtin_part_paths, ensure_gguf, part_module
-from rag.models.llm import LlamaCppChatModel, ScoredContinuation, continuation_logprobs, get_chat_model
+from rag.models.llm import LlamaCppChatModel, get_chat_model
 from rag.settings import Settings
 
 # --- the real model -----------------------------------------------------------------------------
@@ -150,44 +150,3 @@ def test_abandoned_stream_releases_the_model(chat: LlamaCppChatModel) -> None:
     assert first_piece()
     assert not chat.load().lock.locked()
     assert "5" in chat.invoke(QUESTION).content
-
-
-# --- scoring replies ------------------------------------------------------------------------------
-
-
-def test_scored_continuation_sums_and_averages() -> None:
-    scored = ScoredContinuation("12 [1]", (1, 2, 3, 4), (-0.5, -1.0, -0.25, -0.25))
-    assert scored.total == pytest.approx(-2.0)
-    assert scored.mean == pytest.approx(-0.5)
-    assert ScoredContinuation("", (), ()).mean == 0.0
-
-
-def test_a_model_that_cannot_score_gives_none() -> None:
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
-    assert continuation_logprobs(FakeListChatModel(responses=["x"]), [], ["NOT FOUND"]) is None
-
-
-@pytest.mark.llm
-@needs_model
-def test_replies_are_scored_after_the_prompt_and_leave_the_context_usable(chat: LlamaCppChatModel) -> None:
-    from langchain_core.messages import HumanMessage
-
-    messages = [HumanMessage(QUESTION)]
-    before = chat.invoke(messages).content.strip()
-    scored = continuation_logprobs(chat, messages, [before, "6", "The answer is seven."])
-    assert scored is not None and [s.text for s in scored] == [before, "6", "The answer is seven."]
-    # Every token and the end of the turn get a log-probability; the model's own answer wins.
-    assert all(len(s.logprobs) == len(s.tokens) and s.complete for s in scored)
-    assert all(lp <= 0.0 for s in scored for lp in s.logprobs)
-    assert scored[0].total > scored[1].total and scored[0].total > scored[2].total
-    # Scored as a prefix, "5" alone is at least as likely as "5" and the end of the turn.
-    prefix = continuation_logprobs(chat, messages, [before], end_of_turn=False)
-    assert prefix is not None and prefix[0].total >= scored[0].total - 1e-6
-    # Only the likeliest first token's reply is scored to the end; the others keep their first token.
-    pruned = continuation_logprobs(chat, messages, [before, "6", "The answer is seven."], full=1)
-    assert pruned is not None and pruned[0].complete and not pruned[2].complete
-    assert pruned[0].total == pytest.approx(scored[0].total, abs=1e-3)
-    assert pruned[2].logprobs == pytest.approx(scored[2].logprobs[:1], abs=1e-3)
-    # The context holds the prompt again, not the last reply scored: the next answer is the same.
-    assert chat.invoke(messages).content.strip() == before
