@@ -38,6 +38,7 @@ class Catalogue:
 
     @property
     def table(self) -> str:
+        """The table's name: ``{prefix}_articles``."""
         return f"{self.db.prefix}_articles"
 
     def create(self, conn: sqlite3.Connection) -> None:

@@ -68,6 +68,7 @@ class Store:
 
     @property
     def collection(self) -> chromadb.Collection:
+        """The Chroma collection itself (``store.collection.get(...)``)."""
         return self.vectors._collection
 
     def count(self) -> int:

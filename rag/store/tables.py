@@ -43,9 +43,11 @@ class SearchTables:
 
     @property
     def db(self) -> Database:
+        """The database both live in."""
         return self.keywords.db
 
     def exists(self) -> bool:
+        """Whether the tables were made (an index made before they existed has none yet)."""
         return self.keywords.exists()
 
     def create(self, pages: Iterable[dict[str, Any]] = ()) -> int:
