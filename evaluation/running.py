@@ -43,7 +43,7 @@ from rag.answer.gating import AnswerGate
 from rag.answer.quick import quick_answer
 from rag.retrieval.evidence import evidence
 from rag.retrieval.retrieving import Passage, Retrieval, Retriever, build_retriever
-from rag.settings import Settings
+from rag.settings import Settings, index_settings
 
 #: How deep the ranking is scored (MRR@10).
 RANK_DEPTH = 10
@@ -116,15 +116,7 @@ def _shown(value: Any) -> str:
 
 def index_key(settings: Settings, corpus: Path) -> str:
     """What makes two evaluation indexes interchangeable: the corpus folder and the index settings."""
-    parts = {
-        "corpus": os.path.abspath(corpus),
-        "chunk_tokens": settings.chunk_tokens,
-        "overlap": settings.chunk_overlap_sentences,
-        "model": settings.embedding_model,
-        "backend": settings.embedding_backend,
-        "prefix": settings.passage_prefix,
-        "sentences": settings.sentence_vectors,
-    }
+    parts = {"corpus": os.path.abspath(corpus), **index_settings(settings)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

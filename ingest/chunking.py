@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from langchain_core.documents import Document
 
 # The sentence splitter lives in rag (answering needs it too); re-exported here for ingestion.
-from rag.store import SENTENCE  # the sentence records' ``kind``: searched apart from passages
+# SENTENCE: the sentence records' ``kind``, searched apart from passages.
 from rag.text.sentences import CLOSERS as _CLOSERS
+from rag.text.sentences import SENTENCE, split_sentences
 from rag.text.sentences import skip_space as _skip_space
-from rag.text.sentences import split_sentences
 
 __all__ = ["Chunk", "CountTokens", "chunk_article", "chunk_text", "sentence_documents", "split_sentences"]
 

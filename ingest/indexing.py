@@ -220,7 +220,7 @@ def sweep_gone(
     """
     gone = []
     # The catalogue's articles under these roots: never a pass over every record of the collection.
-    for source in store.keywords.sources_under([str(root) for root in roots]):
+    for source in store.catalogue.sources_under([str(root) for root in roots]):
         path = _file_of(source)
         if not any(_under(path, root) for root in roots):
             continue

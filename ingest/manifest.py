@@ -2,7 +2,7 @@
 
 After every complete ingestion the index folder gets ``manifest.json``: per ingested set of paths,
 each article file's ``(size, mtime_ns, sha256)`` with the articles and chunks it produced, plus a
-fingerprint of the settings that shape chunks and the index generation (:func:`rag.store.mark_changed`)
+fingerprint of the settings that shape chunks and vectors and the index generation (:func:`rag.store.mark_changed`)
 at that moment. ``newsqa ingest`` checks it first: when every file is as recorded, the settings are
 the same and no other ingestion has written since, the run ends in a fraction of a second. Anything
 else — a changed, added or removed file, a skipped file, other settings, a Chroma server or shared
@@ -29,7 +29,7 @@ from pathlib import Path
 from ingest.loading import Skipped, discover
 from ingest.report import IngestReport
 from rag.models.cache import sha256_file
-from rag.settings import Settings
+from rag.settings import Settings, index_settings
 
 #: Bump when chunking or loading changes what chunks an unchanged file produces.
 MANIFEST_VERSION = 2
@@ -44,14 +44,11 @@ def manifest_path(settings: Settings) -> Path:
 
 
 def fingerprint(settings: Settings) -> str:
-    """A hash of every setting that changes which chunks (ids) a file produces or where they go."""
+    """A hash of every setting that changes which chunks (ids) a file produces, what their vectors are
+    (:func:`rag.settings.index_settings`), or where they go."""
     parts = [
         MANIFEST_VERSION,
-        settings.embedding_model,
-        settings.passage_prefix,
-        settings.chunk_tokens,
-        settings.chunk_overlap_sentences,
-        settings.sentence_vectors,
+        index_settings(settings),
         settings.collection,
         str(settings.index_dir.resolve()),
     ]
@@ -59,7 +56,7 @@ def fingerprint(settings: Settings) -> str:
 
 
 def _generation(settings: Settings) -> str:
-    # Same file as rag.store's generation marker; read here without importing Chroma.
+    # Same file as rag.store.marker's generation; read here without importing Chroma.
     try:
         return (settings.index_dir / "generation").read_text(encoding="utf-8")
     except FileNotFoundError:

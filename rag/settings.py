@@ -190,6 +190,35 @@ class Settings(BaseSettings):
         return value.expanduser() if value is not None else None
 
 
+#: The settings that change what a stored vector or chunk is, in the order a mismatch is reported: the
+#: index records them when it is made and refuses other values (rag.store.metadata), the ingestion
+#: manifest and the evaluation's index cache are keyed by them. The query prefix is here too: a
+#: question embedded with another prefix than the one the index was built for is searched badly.
+INDEX_SETTINGS = (
+    "embedding_model",
+    "embedding_backend",
+    "pooling",
+    "sentence_vectors",
+    "chunk_tokens",
+    "chunk_overlap_sentences",
+    "query_prefix",
+    "passage_prefix",
+)
+
+
+def index_settings(settings: Settings) -> dict[str, str | int | bool]:
+    """The values of :data:`INDEX_SETTINGS`, by field name, as they shape the index.
+
+    Usage: ``index_settings(settings)["pooling"]  # 'off'``
+
+    Pooling is an onnx-int8 option: with the torch backend the vectors are never pooled, whatever it says.
+    """
+    values = {name: getattr(settings, name) for name in INDEX_SETTINGS}
+    if settings.embedding_backend != "onnx-int8":
+        values["pooling"] = "off"
+    return values
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""

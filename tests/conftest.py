@@ -22,6 +22,20 @@ SHARED = ROOT.parent / "shared"
 XQUAD = SHARED / "data" / "xquad"
 
 
+#: A value other than the default for each setting that changes what a stored vector or chunk is
+#: (rag.settings.INDEX_SETTINGS): tests switch one of them on an existing index.
+OTHER_INDEX_VALUES: dict[str, object] = {
+    "embedding_model": "intfloat/multilingual-e5-base",
+    "embedding_backend": "torch",
+    "pooling": "sentences",
+    "sentence_vectors": False,
+    "chunk_tokens": 50,
+    "chunk_overlap_sentences": 0,
+    "query_prefix": "frage: ",
+    "passage_prefix": "absatz: ",
+}
+
+
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
     return Settings().model_dir

@@ -7,7 +7,7 @@ Usage::
         article.title, article.chunks, article.date, article.source
     count_articles(store)
 
-Ingestion keeps the catalogue with every chunk it writes or deletes (:class:`rag.store.Keywords`), so
+Ingestion keeps the catalogue with every chunk it writes or deletes (:class:`rag.store.Catalogue`), so
 a page costs what it shows, not a pass over the collection.
 """
 
@@ -44,19 +44,19 @@ def list_articles(store: Store, offset: int = 0, limit: int | None = None, match
     Usage: ``list_articles(store, 0, 100, "nordkorea")``
     """
     with reading(store.settings):
-        return _infos(store.keywords.articles(offset, limit, matching))
+        return _infos(store.catalogue.articles(offset, limit, matching))
 
 
 def count_articles(store: Store, matching: str = "") -> int:
     """How many articles the index holds (that match ``matching``, as :func:`list_articles`)."""
     with reading(store.settings):
-        return store.keywords.article_count(matching)
+        return store.catalogue.count(matching)
 
 
 def articles_of(store: Store, sources: Sequence[str]) -> list[ArticleInfo]:
     """The catalogue entries of these articles (those still in the index), sorted by title."""
     with reading(store.settings):
-        return _infos(store.keywords.articles_of(list(sources)))
+        return _infos(store.catalogue.articles_of(list(sources)))
 
 
 def _infos(rows: list[tuple]) -> list[ArticleInfo]:

@@ -11,7 +11,7 @@ helps when the question is in the passages' language (measured on XQuAD: German 
 German articles hit@1 0.926 -> 0.938 fused; English questions blind 0.370 alone), so the retriever
 uses it for those questions only.
 
-The index is SQLite FTS5 beside the record manager (:class:`rag.store.Keywords`), written by ingestion
+The index is SQLite FTS5 beside the record manager (:class:`rag.store.KeywordIndex`), written by ingestion
 with every chunk, so a question reads only the postings of its own words: nothing is built per process.
 """
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 
+#: The ``kind`` of an index record that holds one sentence of a passage: ingestion writes them beside
+#: the passages (``NEWSQA_SENTENCE_VECTORS``), retrieval searches them apart from the passages.
+SENTENCE = "sentence"
 #: Closing quotes and brackets that may follow sentence punctuation.
 CLOSERS = "\"'”“»«›‹’)]"
 # A run of sentence punctuation, any closing quotes/brackets, and then whitespace.

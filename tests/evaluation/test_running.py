@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.running import EvalOptions, EvalSetupError, evaluate
-from rag.settings import Settings
-from tests.conftest import ROOT
+from evaluation.running import EvalOptions, EvalSetupError, evaluate, index_key
+from rag.settings import INDEX_SETTINGS, Settings
+from tests.conftest import OTHER_INDEX_VALUES, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -349,3 +349,13 @@ def test_answers_are_scored_and_a_number_counts_across_conventions(tiny, tmp_pat
     assert 0.0 <= metrics["em"] <= metrics["f1"] <= metrics["f1_any"] <= 1.0
     assert metrics["answer_ms_p50"] > 0
     print(f"\ntiny LLM eval: {seconds:.1f} s; {json.dumps(metrics)}\n{json.dumps(records, ensure_ascii=False)}")
+
+
+@pytest.mark.parametrize("name", INDEX_SETTINGS)
+def test_the_cached_index_is_keyed_by_every_setting_that_changes_a_vector_or_chunk(name, tmp_path):
+    settings = Settings(index_dir=tmp_path / "index")
+    other = settings.model_copy(update={name: OTHER_INDEX_VALUES[name]})
+    assert index_key(other, tmp_path / "corpus") != index_key(settings, tmp_path / "corpus")
+    assert index_key(settings.model_copy(update={"top_k": 9}), tmp_path / "corpus") == index_key(
+        settings, tmp_path / "corpus"
+    )

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ingest.indexing import ingest
-from ingest.manifest import manifest_path, unchanged_report
+from ingest.manifest import fingerprint, manifest_path, unchanged_report
+from rag.settings import INDEX_SETTINGS
 from rag.store import mark_changed
-from tests.conftest import ROOT
+from tests.conftest import OTHER_INDEX_VALUES, ROOT
 
 ARTICLES = {
     "wien.txt": "Neue U-Bahn in Wien\nDie Stadt Wien baut eine neue U-Bahn-Linie. Sie soll 2030 fertig sein.",
@@ -97,3 +100,10 @@ def test_the_cli_answers_an_unchanged_corpus_without_loading_torch_or_chroma(set
     assert again.returncode == 0, again.stderr
     assert "heavy: []" in again.stdout
     assert "0 added" in again.stderr and "unchanged" in again.stderr
+
+
+@pytest.mark.parametrize("name", INDEX_SETTINGS)
+def test_every_setting_that_changes_a_vector_or_chunk_changes_the_fingerprint(name, settings):
+    other = settings.model_copy(update={name: OTHER_INDEX_VALUES[name]})
+    assert fingerprint(other) != fingerprint(settings)
+    assert fingerprint(settings.model_copy(update={"top_k": 9})) == fingerprint(settings)  # answering only

@@ -23,7 +23,7 @@ import pytest
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
 from rag.settings import Settings
-from rag.store import DIM_KEY, MODEL_KEY, IndexUnreadableError, StoreError, _forget_clients, open_client, open_store
+from rag.store import DIM_KEY, MODEL_KEY, IndexUnreadableError, StoreError, forget_clients, open_client, open_store
 from tests.conftest import CORPUS, ROOT
 from tests.rag.answer.test_answering import make_answerer
 from ui.chat import respond
@@ -105,7 +105,7 @@ def big_persisted_index(settings: Settings) -> None:
         )
     assert any(p.name == "data_level0.bin" and p.stat().st_size for p in (settings.index_dir / "chroma").rglob("*"))
     open_store(settings, embeddings)  # fills the keyword index once, as ingestion would have written it
-    _forget_clients()  # as a new process would: nothing of this index left in memory
+    forget_clients()  # as a new process would: nothing of this index left in memory
 
 
 def test_damaged_vector_files_are_reported_by_the_answer_and_the_chat(settings):

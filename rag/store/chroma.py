@@ -1,0 +1,131 @@
+"""The Chroma side of the store: the client (embedded or a server's) and the vector store that writes
+the keyword index and the catalogue with every add and delete.
+
+Usage::
+
+    client = open_client(settings)              # a server's when NEWSQA_CHROMA_HOST is set, else embedded
+    vectors = IndexedChroma(tables, client=client, collection_name="newsqa", embedding_function=e)
+    forget_clients()                            # as a new process would: reopen the files next time
+    raise server_unreachable(settings, exc)     # the server is down: a ChromaServerError saying so
+
+Every write to the collection goes through :class:`IndexedChroma`, which writes the keyword index and
+the catalogue in the same call, before the record manager is told (LangChain's indexing API writes
+the vector store first): a crash in between leaves records that a re-run completes, as for the
+vectors themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+
+from rag.settings import Settings
+from rag.store.errors import ChromaServerError, StoreError, unreadable_error
+from rag.store.tables import SearchTables
+
+
+class IndexedChroma(Chroma):
+    """LangChain's Chroma store that writes the keyword index and catalogue with every add and delete.
+
+    Usage: ``IndexedChroma(tables, client=client, collection_name="newsqa", embedding_function=e)``
+    """
+
+    def __init__(self, tables: SearchTables, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tables = tables
+
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict] | None = None,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        texts = list(texts)
+        written = super().add_texts(texts, metadatas, ids=ids, **kwargs)
+        self.tables.add(written, texts, metadatas or [{}] * len(texts))
+        return written
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
+        super().delete(ids=ids, **kwargs)
+        if ids:
+            self.tables.delete(ids)
+
+
+def chroma_dir(settings: Settings) -> Path:
+    """The folder of the embedded Chroma database."""
+    return settings.index_dir / "chroma"
+
+
+@lru_cache(maxsize=4)
+def _persistent_client(path: str) -> chromadb.ClientAPI:
+    # One client per path per process: Chroma keeps a process-wide system per path anyway,
+    # and re-creating it on every question would cost a few ms each.
+    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True))
+
+
+@lru_cache(maxsize=4)
+def _http_client(host: str, port: int, ssl: bool, token: str | None) -> chromadb.ClientAPI:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return chromadb.HttpClient(
+        host=host, port=port, ssl=ssl, headers=headers, settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+def forget_clients() -> None:
+    """Drop every embedded client this process holds, so the next one reads the files afresh.
+
+    Usage: ``forget_clients()`` after another process rebuilt the index, or to act as a new process.
+    """
+    _persistent_client.cache_clear()
+    SharedSystemClient.clear_system_cache()
+
+
+def open_client(settings: Settings) -> chromadb.ClientAPI:
+    """The Chroma client for these settings: a server's when ``chroma_host`` is set, else embedded.
+
+    Usage: ``settings.collection in collection_names(open_client(settings))``
+    """
+    if settings.chroma_host:
+        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+        try:
+            return _http_client(settings.chroma_host, settings.chroma_port, settings.chroma_ssl, token)
+        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError variants here
+            raise server_unreachable(settings, exc) from exc
+    path = chroma_dir(settings)
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return _persistent_client(str(path.resolve()))
+    except Exception as exc:  # Chroma cannot open its own files: nothing else fails here
+        # A failed start leaves a half-built system in Chroma's process-wide cache, and every later
+        # client for this path would fail with an unrelated AttributeError: forget it.
+        forget_clients()
+        raise unreadable_error(settings, exc) from exc
+
+
+def collection_names(client: chromadb.ClientAPI) -> set[str]:
+    """The names of the client's collections (Chroma returns names or collections, by version)."""
+    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
+
+
+def server_url(settings: Settings) -> str:
+    """The configured Chroma server's URL: ``http://host:port``."""
+    scheme = "https" if settings.chroma_ssl else "http"
+    return f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+
+
+def server_unreachable(settings: Settings, error: BaseException) -> StoreError:
+    """The error a user sees while the Chroma server is down or unreachable."""
+    detail = " ".join(str(error).split())[:160] or type(error).__name__
+    return ChromaServerError(
+        f"Cannot reach the Chroma server at {server_url(settings)} ({detail}). Check that it is running "
+        "(`chroma run --path DIR --port PORT`) and NEWSQA_CHROMA_HOST / NEWSQA_CHROMA_PORT; newsqa "
+        "carries on as soon as it is back."
+    )
