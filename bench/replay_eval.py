@@ -40,13 +40,17 @@ class PromptCache(BaseCache):
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, check_same_thread=False)
-        self.db.execute("CREATE TABLE IF NOT EXISTS replies (prompt TEXT, llm TEXT, reply TEXT, PRIMARY KEY (prompt, llm))")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (prompt TEXT, llm TEXT, reply TEXT, PRIMARY KEY (prompt, llm))"
+        )
         self.lock = threading.Lock()
         self.hits = self.misses = 0
 
     def lookup(self, prompt: str, llm_string: str) -> Any:
         with self.lock:
-            row = self.db.execute("SELECT reply FROM replies WHERE prompt = ? AND llm = ?", (prompt, llm_string)).fetchone()
+            row = self.db.execute(
+                "SELECT reply FROM replies WHERE prompt = ? AND llm = ?", (prompt, llm_string)
+            ).fetchone()
             if row is None:
                 self.misses += 1
                 return None

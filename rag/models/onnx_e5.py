@@ -236,7 +236,7 @@ class OnnxEncoder:
             ids = _cut(e.ids)
             encodings.append((ids, [*e.offsets[: len(ids) - 1], e.offsets[-1]] if len(ids) < len(e.ids) else e.offsets))
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i][0]))
-        for chunk in _batches([len(encodings[i][0]) for i in order], batch_size):
+        for chunk in token_batches([len(encodings[i][0]) for i in order], batch_size):
             rows = [order[k] for k in chunk]
             width = max(len(encodings[i][0]) for i in rows)
             ids = np.full((len(rows), width), _PAD_ID, dtype=np.int64)
@@ -268,8 +268,10 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 BATCH_TOKENS = 1024
 
 
-def _batches(lengths: Sequence[int], batch_size: int) -> list[range]:
+def token_batches(lengths: Sequence[int], batch_size: int) -> list[range]:
     """Consecutive index ranges over ``lengths`` (sorted ascending) for one encoder call each.
+
+    Usage: ``token_batches([12, 14, 600], batch_size=2)  # -> [range(0, 2), range(2, 3)]``
 
     At most ``batch_size`` texts a call, or more short ones while the padded batch stays within
     :data:`BATCH_TOKENS`: int8 ONNX Runtime is fastest on small working sets, and a call costs a

@@ -52,11 +52,11 @@ def test_batches_are_length_sorted_but_come_back_in_input_order(settings):
 
 
 def test_batches_take_more_short_texts_within_a_token_budget():
-    from rag.models.onnx_e5 import BATCH_TOKENS, _batches
+    from rag.models.onnx_e5 import BATCH_TOKENS, token_batches
 
     short, long = BATCH_TOKENS // 25, BATCH_TOKENS // 2
     lengths = [short] * 30 + [long] * 3 + [BATCH_TOKENS]
-    batches = _batches(lengths, batch_size=2)
+    batches = token_batches(lengths, batch_size=2)
     assert [i for b in batches for i in b] == list(range(len(lengths)))  # every text once, in order
     assert max(len(b) * max(lengths[i] for i in b) for b in batches if len(b) > 2) <= BATCH_TOKENS
     # 25 short texts fill one call; long ones go batch_size at a time, as before
