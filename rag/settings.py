@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         description="Windows the model reads: the top passages widened to their neighbouring sentences and "
         "merged where they touch; 0 = the top_k passages as retrieved.",
     )
+    cascade_depth: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Evidences the model reads one at a time, best first, until one answers (the cascade: each "
+        "read alone as passage [1], so the citation is the evidence read); 0 = all of them at once.",
+    )
     window_chars: int = Field(1000, ge=200, le=4000, description="Characters a window grows to.")
     gate_same_language: tuple[float, float, float] = Field(
         # Fitted by `newsqa calibrate` at 3 % false refusals on XQuAD dev, German over German articles

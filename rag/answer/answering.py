@@ -22,7 +22,7 @@ import contextlib
 import re
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -34,7 +34,7 @@ from rag.answer.finishing import finish_answer
 from rag.answer.gating import AnswerGate
 from rag.answer.prompting import NOT_FOUND, build_prompt, format_passages
 from rag.answer.quick import QuickAnswer, quick_answer
-from rag.answer.results import Answer, QuestionError, Token, Waiting
+from rag.answer.results import Answer, QuestionError, Reading, Token, Waiting
 from rag.answer.translating import Translator
 from rag.answer.turns import ModelTurns
 from rag.models.llm import calling_llm
@@ -80,7 +80,8 @@ class Answerer:
         # Puts the copied phrase into the question's language; without one the answer is the
         # passage's own words (still right, cited and checked).
         self.translator = translator
-        self.prompt = build_prompt()
+        # One evidence at a time has worked examples of its own (rag.answer.prompting.FEW_SHOT_ONE).
+        self.prompt = build_prompt(one_passage=settings.cascade_depth > 0)
         self.gate = AnswerGate.from_settings(settings)
         # Taken while the LLM writes and translates an answer: one model on two cores writes one answer
         # at a time, while retrieval, the gate's refusals and instant answers of other questions go on.
@@ -117,16 +118,15 @@ class Answerer:
 
     def stream(
         self, question: str, sources: list[str] | None = None
-    ) -> Iterator[QuickAnswer | Waiting | Token | Answer]:
+    ) -> Iterator[QuickAnswer | Waiting | Reading | Token | Answer]:
         """Yield the :class:`QuickAnswer` right after retrieval (if the gate lets the question through),
-        :class:`Waiting` if the model is busy with other answers, the answer's tokens as they come,
-        then the checked :class:`Answer`."""
+        :class:`Waiting` if the model is busy with other answers, :class:`Reading` before each evidence
+        the cascade reads, the answer's tokens as they come, then the checked :class:`Answer`."""
         start = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         language = detect_language(text)
         timings: dict[str, float] = {}
         quick: QuickAnswer | None = None
-        raw = ""
         inputs = {"question": text, "language": language, "sources": sources}
         # A damaged index may only show when searched: say so with the fix, not a Chroma trace.
         with reading(self.settings), calling_llm(self.settings):
@@ -143,19 +143,60 @@ class Answerer:
             if decision.answerable:
                 yield from self.turns.wait()
             with self.turns.held() if decision.answerable else contextlib.nullcontext():
-                for chunk in self.answering.stream(found):
-                    if "answer" in chunk and chunk["answer"]:
-                        if "first_token" not in timings:
-                            timings["first_token"] = (time.perf_counter() - start) * 1000
-                        raw += chunk["answer"]
-                        yield Token(chunk["answer"])
-                timings["generate"] = (time.perf_counter() - start) * 1000 - timings["retrieve"]
-                timings["total"] = (time.perf_counter() - start) * 1000
-                # Translates: still the model's turn.
-                final = finish_answer(text, raw, passages, language, timings, self.translator)
+                if decision.answerable and passages and self.settings.cascade_depth > 0:
+                    final = yield from self._cascade(found, timings, start)
+                else:
+                    raw = yield from self._generate(found, timings, start)
+                    # Translates: still the model's turn.
+                    final = finish_answer(text, raw, passages, language, timings, self.translator)
+                    final.evidences_read = 1 if decision.answerable and passages else 0
         final.quick_answer = quick
         final.decision = decision
         yield final
+
+    def _generate(
+        self, found: dict[str, Any], timings: dict[str, float], start: float, hold_refusal: bool = False
+    ) -> Generator[Token, None, str]:
+        """Stream the answer step on ``found``; return the whole reply.
+
+        ``hold_refusal``: tokens that could still become the refusal word are held back, so a reader of
+        the cascade never sees a "NOT FOUND" that only means "read the next evidence".
+        """
+        raw, shown = "", 0
+        for chunk in self.answering.stream(found):
+            if "answer" not in chunk or not chunk["answer"]:
+                continue
+            raw += chunk["answer"]
+            said = raw.strip().upper()
+            if hold_refusal and len(said) < len(NOT_FOUND) and NOT_FOUND.startswith(said):
+                continue
+            if "first_token" not in timings:
+                timings["first_token"] = (time.perf_counter() - start) * 1000
+            yield Token(raw[shown:])
+            shown = len(raw)
+        timings["generate"] = (time.perf_counter() - start) * 1000 - timings["retrieve"]
+        timings["total"] = (time.perf_counter() - start) * 1000
+        return raw
+
+    def _cascade(self, found: dict[str, Any], timings: dict[str, float], start: float) -> Generator[Any, None, Answer]:
+        """Read the evidences one at a time, best first, until one answers; the answer cites the one it read.
+
+        An evidence whose reply is refused after checking (NOT FOUND, a count without a number, numbers
+        that are not in it) sends the model to the next; when none of the first ``cascade_depth`` answers,
+        the refusal names the best one's article as the lead.
+        """
+        question, language = found["question"], found["language"]
+        evidences: list[Passage] = found["passages"][: self.settings.cascade_depth]
+        for n, evidence_ in enumerate(evidences, start=1):
+            yield Reading(n, len(evidences), evidence_.title or evidence_.name, evidence_.name)
+            raw = yield from self._generate({**found, "passages": [evidence_]}, timings, start, hold_refusal=True)
+            answer = finish_answer(question, raw, [evidence_], language, timings, self.translator)
+            answer.evidences_read = n
+            if not answer.refused:
+                return answer
+        refused = finish_answer(question, NOT_FOUND, evidences, language, timings, self.translator)
+        refused.evidences_read = len(evidences)
+        return refused
 
     def _quick(self, question: str, passages: list[Passage]) -> QuickAnswer | None:
         embeddings = self.retriever.store.embeddings

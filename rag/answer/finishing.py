@@ -17,8 +17,8 @@ import time
 
 from rag.answer.citing import check_answer
 from rag.answer.completing import whole_fact
-from rag.answer.prompting import is_refusal
-from rag.answer.quick import QuickAnswer
+from rag.answer.prompting import NOT_FOUND, is_refusal
+from rag.answer.quick import QuickAnswer, has_number
 from rag.answer.results import Answer, Citation, Lead
 from rag.answer.supporting import claim_for, sentence_with, supporting_span
 from rag.answer.translating import Translator, translate_amount
@@ -26,6 +26,25 @@ from rag.retrieval.retrieving import Passage, passages_language
 from rag.text.language import localise_numbers, message
 from rag.text.markers import marker_numbers, strip_markers
 from rag.text.sentences import short_title
+
+# A count is asked for ("how many tanks?"); the phrase that answers it states one: digits, a number
+# word, or the words for one and none. A copied phrase without any is the model naming the thing
+# instead of counting it ("Panzerhaubitzen"): not an answer.
+_COUNT_QUESTION = re.compile(r"\b(?:how\s+many|wie\s+viele?|number\s+of|anzahl)\b", re.IGNORECASE)
+_ONE_OR_NONE = re.compile(
+    r"\b(?:one|single|none|no|eins?|eine[mnrs]?|einzige[mnrs]?|kein(?:e[mnrs]?)?)\b", re.IGNORECASE
+)
+
+
+def counts_nothing(question: str, phrase: str) -> bool:
+    """Whether ``question`` asks how many and ``phrase`` states no count.
+
+    Usage: ``counts_nothing("How many tanks?", "Panzerhaubitzen [1]")  # True``
+    """
+    if not _COUNT_QUESTION.search(question):
+        return False
+    words = strip_markers(phrase)
+    return not (has_number(words) or _ONE_OR_NONE.search(words))
 
 
 def refusal(question: str, language: str, lead: Lead | None) -> str:
@@ -129,6 +148,8 @@ def finish_answer(
     if raw.lower().startswith("answer:"):
         raw = raw[len("answer:") :].strip()
     quote = ""
+    if counts_nothing(question, raw):
+        raw = NOT_FOUND
     if not is_refusal(raw):
         started = time.perf_counter()
         raw, quote = in_language(raw, passages, language, translator)

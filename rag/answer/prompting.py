@@ -69,6 +69,36 @@ FEW_SHOT: list[tuple[str, str, str]] = [
     ),
 ]
 
+# The worked examples of the cascade (rag.answer.answering), which hands the model one evidence at a
+# time: a paragraph of one article, always passage [1]. The third teaches the refusal the cascade lives
+# on: the paragraph counts something, but not what is asked, so the next evidence must be read.
+FEW_SHOT_ONE: list[tuple[str, str, str]] = [
+    (
+        "[1] (Stadtwerke erhöhen Preise) Die Wiener Stadtwerke beschäftigen derzeit rund 4.500 Mitarbeiter. "
+        "Zwischen 1.500 und 2.000 Kunden protestierten am Montag vor der Zentrale gegen die neuen Tarife.",
+        "How many people protested?",
+        "Zwischen 1.500 und 2.000 Kunden [1]",
+    ),
+    (
+        "[1] (Neuer Bahnhof) Der neue Bahnhof in Graz soll im Herbst 2027 eröffnet werden. "
+        "Die Kosten liegen laut Stadt bei 1,2 Milliarden Euro.",
+        "Who will pay for the station?",
+        NOT_FOUND,
+    ),
+    (
+        "[1] (Hochwasser) In Linz mussten rund 300 Häuser evakuiert werden. "
+        "Die Feuerwehr war mit Booten und Pumpen im Einsatz, unterstützt vom Bundesheer.",
+        "How many boats did the fire brigade use?",
+        NOT_FOUND,
+    ),
+    (
+        "[1] (Hochwasser) In Linz mussten rund 300 Häuser evakuiert werden. "
+        "Die Feuerwehr war mit Booten und Pumpen im Einsatz, unterstützt vom Bundesheer.",
+        "Who supported the fire brigade?",
+        "vom Bundesheer [1]",
+    ),
+]
+
 # Ways a small model says "not in the passages" despite being told the exact words.
 _REFUSAL = re.compile(
     r"not\s+found|nicht\s+gefunden|i\s+(?:do\s+not|don't)\s+know|weiß\s+(?:es\s+)?nicht|"
@@ -90,12 +120,15 @@ def few_shot_prompt(system: str, human: str, examples: Sequence[Mapping[str, str
     return ChatPromptTemplate.from_messages([("system", system), shots, ("human", human)])
 
 
-def build_prompt() -> ChatPromptTemplate:
+def build_prompt(one_passage: bool = False) -> ChatPromptTemplate:
     """System rules, the worked examples as earlier turns, then the question with its passages.
+
+    ``one_passage``: the examples of a reader that is handed one evidence at a time (the cascade).
 
     Usage: ``build_prompt().format_messages(passages=format_passages(passages), question="Wann?")``
     """
-    examples = [dict(passages=p, question=q, answer=a) for p, q, a in FEW_SHOT]
+    shots = FEW_SHOT_ONE if one_passage else FEW_SHOT
+    examples = [dict(passages=p, question=q, answer=a) for p, q, a in shots]
     return few_shot_prompt(SYSTEM_PROMPT, HUMAN_PROMPT, examples)
 
 

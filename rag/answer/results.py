@@ -1,5 +1,5 @@
 """What answering hands back: the events of :meth:`Answerer.stream <rag.answer.answering.Answerer.stream>`
-(:class:`Waiting`, :class:`Token`, the checked :class:`Answer`), the parts of an answer (:class:`Citation`,
+(:class:`Waiting`, :class:`Reading`, :class:`Token`, the checked :class:`Answer`), the parts of an answer (:class:`Citation`,
 :class:`Lead`) and :class:`QuestionError`.
 
 Usage::
@@ -84,6 +84,16 @@ class Waiting:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """The model reads evidence ``n`` (1-based, best first) of ``of``, from the article ``title`` (file ``source``)."""
+
+    n: int
+    of: int
+    title: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Token:
     """A piece of the answer as the model streams it (before checking)."""
 
@@ -111,6 +121,8 @@ class Answer:
     support: QuickAnswer | None = None
     # For a refusal: the article closest to the question, named as a lead to open, never as an answer.
     lead: Lead | None = None
+    # Evidences the model read before it answered (the cascade), or 1 when it read them all at once; 0: none.
+    evidences_read: int = 0
     # The answerability gate's verdict and the signals it weighed (None when no search ran).
     decision: Decision | None = None
 
@@ -128,6 +140,7 @@ class Answer:
             "quote": self.quote,
             "support": asdict(self.support) if self.support else None,
             "lead": asdict(self.lead) if self.lead else None,
+            "evidences_read": self.evidences_read,
             "gate": {"answerable": self.decision.answerable, "logit": round(self.decision.logit, 3)}
             | self.decision.signals.to_json()
             if self.decision
