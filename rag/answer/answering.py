@@ -168,7 +168,7 @@ class Answerer:
                 continue
             raw += chunk["answer"]
             said = raw.strip().upper()
-            if hold_refusal and len(said) < len(NOT_FOUND) and NOT_FOUND.startswith(said):
+            if hold_refusal and (NOT_FOUND.startswith(said) or said.startswith(NOT_FOUND)):
                 continue
             if "first_token" not in timings:
                 timings["first_token"] = (time.perf_counter() - start) * 1000
