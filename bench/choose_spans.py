@@ -48,7 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import XQUAD_CORPUS, XQUAD_DEV, log, median, percentile  # noqa: E402
 from evaluation.dataset import load_qa, sample  # noqa: E402
-from evaluation.running import eval_index, holds_gold  # noqa: E402
+from evaluation.gold import holds_gold  # noqa: E402
+from evaluation.running import eval_index  # noqa: E402
 from evaluation.scoring import exact_match, f1, is_numeric, numeric_exact  # noqa: E402
 from rag.answer.answering import Answer, Answerer, Token, build_answerer, format_passages, is_refusal, model_text  # noqa: E402
 from rag.answer.completing import whole_fact  # noqa: E402

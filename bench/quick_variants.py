@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evaluation.dataset import load_qa  # noqa: E402
-from evaluation.running import eval_index, holds_gold  # noqa: E402
+from evaluation.gold import holds_gold  # noqa: E402
+from evaluation.running import eval_index  # noqa: E402
 from rag.answer.gating import AnswerGate  # noqa: E402
 from rag.answer.quick import _is_statement, _sentences, asks_for_number, asks_for_time, candidate_sentences, has_number  # noqa: E402,E501
 from rag.models.embedding import get_embeddings  # noqa: E402
