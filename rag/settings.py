@@ -5,6 +5,7 @@ Usage::
     from rag.settings import get_settings
     settings = get_settings()          # cached; NEWSQA_TOP_K=6 in the environment overrides top_k
     Settings(top_k=6)                  # explicit values win over the environment (tests do this)
+    offline_environment()              # no model hub, no telemetry: entry points and model loaders call it
 """
 
 from __future__ import annotations
