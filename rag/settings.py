@@ -237,6 +237,31 @@ def index_settings(settings: Settings) -> dict[str, str | int | bool]:
     return values
 
 
+def settings_table() -> str:
+    """Every setting as a Markdown table (variable, default, meaning): the text of ``docs/settings.md``.
+
+    Usage: ``Path("docs/settings.md").write_text(settings_table())`` (a test keeps the page current)
+    """
+    home = str(Path.home())
+    lines = [
+        "# Settings",
+        "",
+        "Every setting is an environment variable with the `NEWSQA_` prefix, read by one pydantic-settings",
+        "object (`rag/settings.py`, where each has its reason). This page is made from it",
+        "(`rag.settings.settings_table()`); `tests/rag/test_settings.py` keeps the two the same.",
+        "",
+        "| variable | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        shown = "–" if default is None else str(list(default) if isinstance(default, tuple) else default)
+        shown = shown.replace(home, "~").replace("|", "\\|")
+        meaning = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `NEWSQA_{name.upper()}` | `{shown}` | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
