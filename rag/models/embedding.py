@@ -28,7 +28,7 @@ from langchain_core.embeddings import Embeddings
 
 from rag.models.e5_convert import E5_DIMENSION, ensure_e5_model
 from rag.models.onnx_e5 import unit_rows
-from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings
+from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings, offline_environment
 from rag.text.sentences import split_sentences
 
 if TYPE_CHECKING:  # torch and sentence-transformers take seconds to import; load them on first use.
@@ -76,6 +76,7 @@ def load_sentence_transformer(model: str, threads: int) -> SentenceTransformer:
 
     Usage: ``load_sentence_transformer("/cache/models/multilingual-e5-small", 1).encode(["…"])``
     """
+    offline_environment()  # before torch loads OpenMP and transformers looks for a hub
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
@@ -97,6 +98,7 @@ def _load_tokenizer(model: str) -> Tokenizer:
     if tokenizer_json.is_file():
         tokenizer = Tokenizer.from_file(str(tokenizer_json))
     else:  # a hub name, or a folder with only a slow tokenizer: transformers finds or converts it
+        offline_environment()
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True).backend_tokenizer

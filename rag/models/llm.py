@@ -37,6 +37,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from rag.models.gguf import ModelSetupError, ensure_gguf
+from rag.settings import offline_environment
 
 if TYPE_CHECKING:
     import llama_cpp
@@ -94,6 +95,7 @@ _LOAD_LOCK = threading.Lock()
 
 
 def _import_llama_cpp() -> Any:
+    offline_environment()  # OMP_WAIT_POLICY: read when llama_cpp loads the OpenMP runtime
     try:
         import llama_cpp
     except ImportError as exc:

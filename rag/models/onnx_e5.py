@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.models.cache import staged_folder
+from rag.settings import offline_environment
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -82,6 +83,7 @@ def ensure_onnx_model(model_folder: Path) -> Path:
 
 
 def _export(folder: Path, out: Path) -> None:
+    offline_environment()  # before torch loads OpenMP and transformers looks for a hub
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
@@ -165,6 +167,7 @@ class OnnxEncoder:
             threads: ONNX Runtime intra-op threads, 0 = all cores.
             tokenizer: a loaded tokenizer to share (loading the 250k-piece vocabulary takes 1-2 s).
         """
+        offline_environment()
         import onnxruntime as ort
 
         if tokenizer is None:

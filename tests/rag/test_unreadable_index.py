@@ -26,7 +26,7 @@ from rag.settings import Settings
 from rag.store import DIM_KEY, MODEL_KEY, IndexUnreadableError, StoreError, forget_clients, open_client, open_store
 from tests.conftest import CORPUS, ROOT
 from tests.rag.answer.test_answering import make_answerer
-from ui.chat import respond
+from ui.handlers import respond
 
 ADVICE = "newsqa ingest --rebuild"
 

@@ -4,6 +4,7 @@ Usage::
 
     answer_text(message)      # "10,000 to 12,000 soldiers [1]": the answer part of a chat message
     tags(panel)               # [("article", {"class": "nq-passage", "id": ...}), ...]
+    cited_passage(answer, panel)   # the answer's first citation link and the passage it points to
 """
 
 from __future__ import annotations
@@ -80,3 +81,13 @@ def write_hostile_article(folder):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "markup.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
     return folder
+
+
+def cited_passage(answer: str, panel: str) -> tuple[str, dict[str, str], str]:
+    """The first citation link of the answer, the passage it points to, and that passage's HTML."""
+    link = next(
+        attrs for tag, attrs in tags(answer) if tag == "a" and attrs.get("class") == "nq-cite" and "title" in attrs
+    )
+    target = link["href"].removeprefix("#")
+    start = panel.index(f'id="{target}"')
+    return target, link, panel[start : panel.index("</article>", start)]

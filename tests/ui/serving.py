@@ -4,7 +4,7 @@ Usage::
 
     from tests.ui.serving import EchoLLM, free_port, serve_app
     llm = EchoLLM(delay=0.05)
-    url, demo = serve_app(settings, llm)            # ui.chat.serve(): same queue, paths, options
+    url, demo = serve_app(settings, llm)            # ui.server.serve(): same queue, paths, options
     Client(url).predict("How many soldiers? (ticket kq)", api_name="/chat")
 """
 
@@ -28,7 +28,8 @@ from rag.models.embedding import get_embeddings
 from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import open_store
-from ui.chat import build_app, serve
+from ui.chat import build_app
+from ui.server import serve
 
 TICKET = re.compile(r"ticket ([a-z]+)")
 

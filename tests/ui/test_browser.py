@@ -1,6 +1,6 @@
 """The chat as a reader uses it, in a real browser: headless Debian Chromium driven by Playwright.
 
-The app is served as ``newsqa chat`` serves it (:func:`ui.chat.serve`: same queue, CSS and
+The app is served as ``newsqa chat`` serves it (:func:`ui.server.serve`: same queue, CSS and
 JavaScript) on a real index with the real embedding model. The first test uses the real LLM end to
 end and saves the screenshot shown in the README (docs/chat.png); the others use scripted models
 (tests/ui/scripted.py) where the LLM's words do not matter, to keep the suite within minutes.

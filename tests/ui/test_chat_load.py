@@ -1,7 +1,7 @@
 """Twenty people chatting at once: every one answered, nothing mixed up, one generation at a time,
 and a question the articles do not cover refused at once instead of waiting behind the answers.
 
-The app is served exactly as ``newsqa chat`` serves it (:func:`ui.chat.serve`) on the real store,
+The app is served exactly as ``newsqa chat`` serves it (:func:`ui.server.serve`) on the real store,
 with a thread-safe scripted LLM that echoes a ticket taken from each question and counts how many
 generations run at the same moment. Sixteen sessions use the public API (gradio_client), four do what
 the browser page does (save the textbox, then queue the page's own submit event over HTTP): before

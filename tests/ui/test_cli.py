@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from tests.conftest import CORPUS, newsqa
+from rag.settings import OFFLINE_ENVIRONMENT
+from tests.conftest import CORPUS, newsqa, write_corpus
+from tests.rag.test_settings import run_watched
 
 
 def test_ask_before_any_ingestion_fails_with_one_clear_line(settings):
@@ -161,3 +163,14 @@ def test_eval_split_refuses_to_write_over_its_corpus(settings, tmp_path):
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "apart from it" in result.stderr
     assert sorted(p.name for p in corpus.iterdir()) == ["graz.txt", "wien.txt"]
+
+
+def test_newsqa_sets_the_offline_environment_before_a_model_library_loads(settings, tmp_path):
+    """`newsqa ingest` in a clean environment: the embedding runtime starts with every variable set."""
+    news = write_corpus(tmp_path / "news", {"linz.md": "# Neue Brücke in Linz\n\nDie Brücke ist 300 Meter lang."})
+    loaded = run_watched(
+        f"from ui.cli import main\nmain(['ingest', '--quiet', {str(news)!r}])\n",
+        NEWSQA_INDEX_DIR=str(settings.index_dir),
+        NEWSQA_MODEL_DIR=str(settings.model_dir),
+    )
+    assert loaded and all(seen == OFFLINE_ENVIRONMENT for seen in loaded.values()), loaded

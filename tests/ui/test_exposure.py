@@ -1,6 +1,6 @@
 """What the served chat exposes: loopback by default, an optional login, and no files of ours.
 
-The app is served exactly as ``newsqa chat`` serves it (:func:`ui.chat.serve`) on a real store; the
+The app is served exactly as ``newsqa chat`` serves it (:func:`ui.server.serve`) on a real store; the
 LLM is the scripted stand-in of tests/ui/serving.py.
 """
 
@@ -12,14 +12,15 @@ from urllib.parse import quote
 import httpx
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 
 from tests.ui.serving import EchoLLM, serve_app
-from ui.chat import is_loopback, parse_auth
-from ui.cli import _parser
+from ui.cli import build_parser
+from ui.server import is_loopback, parse_auth
 
 
 def test_the_chat_binds_to_loopback_unless_told_otherwise():
-    args = _parser().parse_args(["chat"])
+    args = build_parser().parse_args(["chat"])
     assert args.host == "127.0.0.1"
     assert is_loopback(args.host) and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")
@@ -37,10 +38,18 @@ def test_a_malformed_login_is_rejected(value):
 def test_with_a_login_the_api_refuses_strangers_and_answers_the_user(corpus_settings):
     url, demo = serve_app(corpus_settings, EchoLLM(delay=0), auth=("anna", "geheim"))
     try:
-        with pytest.raises(Exception):
-            Client(url, verbose=False).predict("How many soldiers?", api_name="/chat")
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
+            Client(url, verbose=False)
+        # a wrong password: Gradio answers 400 "Incorrect credentials." (the client's plain ValueError)
+        with pytest.raises(ValueError, match="Could not login"):
             Client(url, auth=("anna", "falsch"), verbose=False)
+        refused = httpx.post(url + "login", data={"username": "anna", "password": "falsch"}, timeout=30)
+        assert refused.status_code == 400 and "Incorrect credentials" in refused.text
+        # the API itself, called without the client: no answer without a login
+        stranger = httpx.post(
+            url + "gradio_api/call/chat", json={"data": ["How many soldiers?", [], None, []]}, timeout=30
+        )
+        assert stranger.status_code == 401, stranger.text
         answer, _ = Client(url, auth=("anna", "geheim"), verbose=False).predict(
             "How many North Korean soldiers are in Russia? (ticket ok)", api_name="/chat"
         )

