@@ -284,6 +284,8 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
             "sentence_vectors",
             "evidence_windows",
             "window_chars",
+            "evidence",
+            "evidence_chars",
             "constrained_spans",
         )
     }
@@ -301,7 +303,7 @@ def _retrieval(
 ) -> dict[str, Any]:
     top_k = local.top_k
     gate = AnswerGate.from_settings(local)
-    hit1 = hit4 = hit10 = read_hits = quick_hits = 0
+    hit1 = hit4 = hit10 = read_hits = first_read_hits = quick_hits = 0
     read_chars: list[int] = []
     reciprocal = 0.0
     took: list[float] = []
@@ -318,6 +320,7 @@ def _retrieval(
         # What the model reads of them (the top_k passages, or windows around them).
         read = evidence(local, ranker.store, ranked[:top_k])
         read_hits += any(spans.is_read_hit(p, item) for p in read)
+        first_read_hits += bool(read) and spans.is_read_hit(read[0], item)  # what a cascade reads first
         read_chars.append(sum(len(p.text) for p in read))
         # The instant answer shown before the LLM's (for a question the gate lets through, as in the
         # chat): does its sentence state the gold answer?
@@ -339,6 +342,7 @@ def _retrieval(
         "hit@10": _rate(hit10, n),
         "mrr@10": _rate(reciprocal, n),
         "read_hit": _rate(read_hits, n),
+        "first_evidence_holds_gold": _rate(first_read_hits, n),
         "quick_holds_gold": _rate(quick_hits, n),
         "read_chars_mean": round(statistics.fmean(read_chars), 1) if read_chars else None,
         "retrieve_ms_p50": _p(took, 50),
