@@ -17,11 +17,18 @@ from __future__ import annotations
 
 import contextlib
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from chromadb.errors import InternalError
 
-from rag.retrieval.paragraphs import Paragraph, block_sentences, split_paragraphs
+from rag.retrieval.paragraphs import (
+    Paragraph,
+    blank_line_paragraphs,
+    block_sentences,
+    split_paragraphs,
+    unseen_whitespace,
+)
 from rag.retrieval.retrieving import Passage
 from rag.settings import Settings
 from rag.store import PASSAGES_ONLY, Store
@@ -44,11 +51,11 @@ class _Article:
     _whole: str | None = None
     _paragraphs: list[Paragraph] | None = None
 
-    def text(self, start: int, end: int, *, exact: bool = False) -> str:
+    def text(self, start: int, end: int, *, filler: Callable[[int], str] | None = None) -> str:
         """The article's text from ``start`` to ``end``, from the passages that cover it.
 
-        ``exact``: a gap between passages is filled with as many line breaks as it is long, so the
-        text keeps the article's offsets (and the gap still ends a paragraph).
+        ``filler(n)``: what stands for the ``n`` characters between two passages that do not overlap
+        (one line break when None, so the text is shorter than ``end - start``).
         """
         out, at = [], start
         for p_start, p_end, text in self.pieces:
@@ -56,16 +63,19 @@ class _Article:
                 continue
             if p_start > at:
                 # between passages: only whitespace, which the chunker skips
-                out.append("\n" * (p_start - at) if exact else "\n")
+                out.append(filler(p_start - at) if filler else "\n")
                 at = p_start
             out.append(text[at - p_start : min(end, p_end) - p_start])
             at = min(end, p_end)
         return "".join(out)
 
     def whole(self) -> str:
-        """The article's text as far as its passages go, in the article's offsets."""
+        """The article's text as far as its passages go, in the article's offsets (the whitespace between
+        passages that do not overlap guessed: rag.retrieval.paragraphs.unseen_whitespace)."""
         if self._whole is None:
-            self._whole = self.text(0, max((end for _, end, _ in self.pieces), default=0), exact=True)
+            blank_lines = blank_line_paragraphs(text for _, _, text in self.pieces)
+            end = max((end for _, end, _ in self.pieces), default=0)
+            self._whole = self.text(0, end, filler=lambda n: unseen_whitespace(n, blank_lines))
         return self._whole
 
     def paragraphs(self) -> list[Paragraph]:
@@ -167,8 +177,9 @@ def _paragraph_evidence(article: _Article, passage: Passage, chars: int) -> Pass
     sentences = [_Sentence(s, e) for s, e in block_sentences(text, paragraphs, index)]
     best = None
     if focus_start is not None and focus_end is not None:
-        # The focus is a sentence record; in a hard-wrapped text the paragraph's sentence holding it is longer.
-        best = next((s for s in sentences if s.start < focus_end and focus_start < s.end), None)
+        # The focus is a sentence record; in a hard-wrapped text it may be a line, parts of two sentences.
+        shared = {s: min(s.end, focus_end) - max(s.start, focus_start) for s in sentences}
+        best = max((s for s in sentences if shared[s] > 0), key=lambda s: shared[s], default=None)
     if best is not None:
         start, end = best.start, best.end
     else:  # the passage's own sentences in that paragraph, from its first, as far as the budget goes
