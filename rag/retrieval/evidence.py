@@ -1,16 +1,21 @@
 """What the model reads: the best passages widened to their neighbouring sentences in the article,
-merged where they touch, as a few numbered windows.
+merged where they touch, as a few numbered windows; or, for each passage, the paragraph of its
+article that holds its best sentence.
 
 Usage::
 
     windows = read_windows(store, passages, windows=2, chars=1000)   # list[Passage], best first
+    evidences = read_paragraphs(store, passages, chars=900)         # one per passage, overlaps merged
+    evidence(settings, store, passages)                               # what NEWSQA_EVIDENCE chooses
 
 A 100-token passage is what retrieval ranks best (one fact, one vector), but not always what the
 answer needs: the number is often in the next sentence, and four separate snippets of one article
 invite the small model to copy from the wrong one. A window is a passage grown sentence by sentence
 on both sides (the next sentence first) up to ``chars`` characters; windows of one article that
-overlap or touch become one. Windows are read from the stored passages, so the text is the
-article's own and the offsets are the article's.
+overlap or touch become one. A paragraph evidence grows the same way from the passage's best
+sentence, but only within the paragraph (rag.retrieval.paragraphs): one coherent piece of one
+article. Both are read from the stored passages, so the text is the article's own and the offsets
+are the article's.
 """
 
 from __future__ import annotations
@@ -217,14 +222,15 @@ def _beside(text: str, piece: Passage, other: Passage) -> Passage | None:
 
 def _add(out: list[tuple[Passage, bool]], piece: Passage, cut: bool, text: str, chars: int) -> None:
     """Add the evidence ``piece`` (``cut``: from a paragraph of ``text``) to ``out`` without overlaps:
-    merged into an overlapping earlier one when both fit ``chars`` together, cut back to its own part
-    when its focus lies beside it, else dropped."""
+    merged into an overlapping earlier one when both fit ``chars`` together (and reach no third one),
+    cut back to its own part when its focus lies beside it, else dropped."""
     for i, (other, other_cut) in enumerate(out):
         if other.source != piece.source or piece.end <= other.start or other.end <= piece.start:
             continue
         start, end = min(piece.start, other.start), max(piece.end, other.end)
         both = cut and other_cut  # then they share their paragraph: together whole sentences of it
-        if both and end - start <= chars:
+        apart = all(o is other or o.source != piece.source or end <= o.start or o.end <= start for o, _ in out)
+        if both and end - start <= chars and apart:
             out[i] = (replace(other, text=text[start:end], start=start, end=end), True)
             return
         rest = _beside(text, piece, other) if both else None
