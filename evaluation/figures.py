@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -68,7 +69,7 @@ def retrieval_figures(
     """
     top_k = local.top_k
     gate = AnswerGate.from_settings(local)
-    hit1 = hit4 = hit10 = read_hits = quick_hits = 0
+    hit1 = hit4 = hit10 = read_hits = first_read_hits = first_holds_answer = quick_hits = 0
     read_chars: list[int] = []
     reciprocal = 0.0
     took: list[float] = []
@@ -85,6 +86,12 @@ def retrieval_figures(
         # What the model reads of them (the top_k passages, or windows around them).
         read = evidence(local, ranker.store, ranked[:top_k])
         read_hits += any(spans.is_read_hit(p, item) for p in read)
+        first_read_hits += bool(read) and spans.is_read_hit(read[0], item)  # what a cascade reads first
+        # Stricter: the first evidence is of the gold article and states the answer as the article writes it
+        # (a passage half in the gold paragraph counts above even when the answer is in its other half).
+        first_holds_answer += (
+            bool(read) and Path(read[0].source).name == item.doc_file and (item.article_answer in read[0].text)
+        )
         read_chars.append(sum(len(p.text) for p in read))
         # The instant answer shown before the LLM's (for a question the gate lets through, as in the
         # chat): does its sentence state the gold answer?
@@ -106,6 +113,8 @@ def retrieval_figures(
         "hit@10": rate(hit10, n),
         "mrr@10": rate(reciprocal, n),
         "read_hit": rate(read_hits, n),
+        "first_evidence_holds_gold": rate(first_read_hits, n),
+        "first_evidence_holds_answer": rate(first_holds_answer, n),
         "quick_holds_gold": rate(quick_hits, n),
         "read_chars_mean": round(statistics.fmean(read_chars), 1) if read_chars else None,
         "retrieve_ms_p50": percentile(took, 50),
@@ -166,6 +175,7 @@ def answer_figures(
     numeric = numeric_right = cited_right = answered = refused = gated = 0
     took: list[float] = []
     first_token: list[float] = []
+    read: list[int] = []  # evidences the model read per question it was asked (the cascade's depth)
     by_id = {r["id"]: r for r in records}
     for item in tqdm(items, desc="Answering", unit="q", disable=not show_bar, leave=False):
         if gold is not None:
@@ -174,6 +184,8 @@ def answer_figures(
         took.append(answer.timings_ms.get("total", 0.0))
         if "first_token" in answer.timings_ms:  # refusals before the LLM have none
             first_token.append(answer.timings_ms["first_token"])
+        if answer.evidences_read:
+            read.append(answer.evidences_read)
         golds = item.golds(lang)
         text = "" if answer.refused else answer.answer
         score = f1(text, golds)
@@ -203,6 +215,8 @@ def answer_figures(
             cited=[c.n for c in answer.citations],
             cited_holds_gold=cited_holds_gold,
             ms=round(took[-1]),
+            first_token_ms=round(answer.timings_ms["first_token"]) if "first_token" in answer.timings_ms else None,
+            evidences_read=answer.evidences_read,
             gate=answer.to_json()["gate"],
         )
     n = len(items)
@@ -219,6 +233,7 @@ def answer_figures(
         "first_token_ms_p50": percentile(first_token, 50),
         "answer_ms_p50": percentile(took, 50),
         "answer_ms_p95": percentile(took, 95),
+        "evidences_read_mean": round(statistics.fmean(read), 2) if read else None,
     }
     if unanswerable:
         right = by_gate = 0
@@ -233,6 +248,7 @@ def answer_figures(
                     "unanswerable": True,
                     "answer": answer.answer,
                     "refused": answer.refused,
+                    "evidences_read": answer.evidences_read,
                     "gate": answer.to_json()["gate"],
                 }
             )

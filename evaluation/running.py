@@ -153,6 +153,9 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
             "sentence_vectors",
             "evidence_windows",
             "window_chars",
+            "evidence",
+            "evidence_chars",
+            "cascade_depth",
         )
     }
     return EvalReport(metrics, {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()})

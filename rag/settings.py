@@ -137,6 +137,17 @@ class Settings(BaseSettings):
         "read alone as passage [1], so the citation is the evidence read); 0 = all of them at once.",
     )
     window_chars: int = Field(1000, ge=200, le=4000, description="Characters a window grows to.")
+    evidence: Literal["passages", "windows", "paragraphs"] = Field(
+        # Issue 22: handed one coherent paragraph, the model answers far better than from four fragments.
+        # Off until measured end to end (docs/quality.md).
+        "passages",
+        description="What the model reads: the top_k 'passages' as retrieved; 'windows' around them "
+        "(evidence_windows of them, one per passage when 0); or for each passage the 'paragraphs' of its "
+        "article holding its best sentence, cut to evidence_chars around it (overlapping ones merged).",
+    )
+    evidence_chars: int = Field(
+        900, ge=200, le=4000, description="Characters a paragraph evidence is cut to, in whole sentences."
+    )
     gate_same_language: tuple[float, float, float] = Field(
         # Fitted by `newsqa calibrate` at 3 % false refusals on XQuAD dev, German over German articles
         # (docs/quality.md "Refusals calibrated per language pair").

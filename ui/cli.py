@@ -153,7 +153,9 @@ def print_report(report: IngestReport) -> int:
 def run_ask(question: str, settings: Settings, as_json: bool) -> int:
     from rag.answer.answering import build_answerer, clean_question
     from rag.answer.quick import QuickAnswer
-    from rag.answer.results import Answer, Token
+    from rag.answer.results import Answer, Reading, Token
+    from rag.text.language import detect_language, message
+    from rag.text.sentences import short_title
 
     clean_question(question, settings.max_question_chars)  # a bad question needs no index or model
     answerer = build_answerer(settings)
@@ -165,6 +167,12 @@ def run_ask(question: str, settings: Settings, as_json: bool) -> int:
     for event in answerer.stream(question):
         if isinstance(event, Token):
             continue  # the raw tokens are unchecked; print only the checked answer
+        if isinstance(event, Reading):  # progress, not the answer: on stderr
+            said = message(
+                "reading", detect_language(question), n=event.n, title=short_title(event.title), source=event.source
+            )
+            print(said, file=sys.stderr, flush=True)
+            continue
         if isinstance(event, QuickAnswer):
             # The fact as the article states it, on screen before the LLM has finished.
             print(f"» {' '.join(event.text.split())} [{event.passage}]\n", flush=True)

@@ -25,12 +25,13 @@ import gradio as gr
 from rag.answer.answering import Answerer, clean_question
 from rag.answer.condensing import Condenser, Turn, own_context
 from rag.answer.quick import QuickAnswer
-from rag.answer.results import Answer, QuestionError, Token, Waiting
+from rag.answer.results import Answer, QuestionError, Reading, Token, Waiting
 from rag.models.gguf import ModelSetupError
 from rag.retrieval.catalog import ArticleInfo, articles_of, count_articles, list_articles
 from rag.settings import Settings
 from rag.store import StoreError
 from rag.text.language import detect_language, message
+from rag.text.sentences import short_title
 from ui.articles import ARTICLES_PAGE, article_choices, article_rows, ingest_uploads, page_caption
 from ui.rendering import (
     Sources,
@@ -120,6 +121,10 @@ def respond(
                 yield message_html("", quick=quick, searched=searched), []
             elif isinstance(event, Waiting):
                 status = message("waiting", detect_language(question), ahead=event.ahead)
+                yield message_html("", quick=quick, searched=searched, status=status), []
+            elif isinstance(event, Reading) and not shown:  # which article the model reads, until it writes
+                title = short_title(event.title)
+                status = message("reading", detect_language(question), n=event.n, title=title, source=event.source)
                 yield message_html("", quick=quick, searched=searched, status=status), []
     except (QuestionError, StoreError, ModelSetupError) as exc:  # the message says what to do
         yield message_html(esc(str(exc))), []

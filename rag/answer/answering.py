@@ -30,7 +30,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from rag.answer.finishing import finish_answer
+from rag.answer.finishing import finish_answer, renumbered
 from rag.answer.gating import AnswerGate
 from rag.answer.prompting import NOT_FOUND, build_prompt, format_passages
 from rag.answer.quick import QuickAnswer, quick_answer
@@ -193,8 +193,8 @@ class Answerer:
             answer = finish_answer(question, raw, [evidence_], language, timings, self.translator)
             answer.evidences_read = n
             if not answer.refused:
-                return answer
-        refused = finish_answer(question, NOT_FOUND, evidences, language, timings, self.translator)
+                return renumbered(answer, n, found["passages"])
+        refused = finish_answer(question, NOT_FOUND, found["passages"], language, timings, self.translator)
         refused.evidences_read = len(evidences)
         return refused
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 from rag.answer.citing import check_answer
 from rag.answer.completing import whole_fact
@@ -24,7 +25,7 @@ from rag.answer.supporting import claim_for, sentence_with, supporting_span
 from rag.answer.translating import Translator, translate_amount
 from rag.retrieval.retrieving import Passage, passages_language
 from rag.text.language import localise_numbers, message
-from rag.text.markers import marker_numbers, strip_markers
+from rag.text.markers import MARKER, marker_numbers, strip_markers
 from rag.text.sentences import short_title
 
 # A count is asked for ("how many tanks?"); the phrase that answers it states one: digits, a number
@@ -176,3 +177,19 @@ def finish_answer(
         quote=quote,
         support=support,
     )
+
+
+def renumbered(answer: Answer, n: int, passages: list[Passage]) -> Answer:
+    """``answer``, read from ``passages[n - 1]`` alone as its passage [1], cited as passage [n] of ``passages``.
+
+    The cascade hands the model one evidence at a time, always as [1]; the reader sees every evidence
+    numbered as the instant answer numbers them, so the citation keeps pointing at the one read.
+
+    Usage: ``renumbered(finish_answer(q, "Kursk [1]", [evidences[1]], ...), 2, evidences).citations[0].n  # 2``
+    """
+    answer.answer = MARKER.sub(f"[{n}]", answer.answer)
+    answer.citations = [replace(c, n=n) for c in answer.citations]
+    if answer.support is not None:
+        answer.support = replace(answer.support, passage=n)
+    answer.passages = passages
+    return answer

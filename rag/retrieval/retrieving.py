@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,10 @@ class Passage:
     page_end: int | None = None
     paragraph: int | None = None  # the DOCX paragraphs the passage spans
     paragraph_end: int | None = None
+    # The passage's sentence nearest the question (article offsets), when retrieval saw one: what a
+    # reader built around the passage is centred on, and what the chat highlights.
+    focus_start: int | None = None
+    focus_end: int | None = None
 
     @property
     def place(self) -> str:
@@ -119,6 +123,18 @@ def _sentence_lift(passages: dict[str, Passage], sentences: list[Hit]) -> dict[s
         key: max((s for start, end, s in by_source.get(p.source, []) if start < p.end and p.start < end), default=floor)
         for key, p in passages.items()
     }
+
+
+def _with_focus(passage: Passage, sentences: list[Hit]) -> Passage:
+    """``passage`` with the offsets of its best-matching sentence among the nearest ``sentences`` (as is
+    when none of them lies in it)."""
+    best: tuple[float, int, int] | None = None
+    for doc, score in sentences:
+        start, end = int(doc.metadata.get("start", 0)), int(doc.metadata.get("end", 0))
+        inside = str(doc.metadata.get("source")) == passage.source and start < passage.end and passage.start < end
+        if inside and (best is None or score > best[0]):
+            best = (score, start, end)
+    return replace(passage, focus_start=best[1], focus_end=best[2]) if best else passage
 
 
 @dataclass(frozen=True)
@@ -193,7 +209,7 @@ class Retriever:
                     rankings.append(self._bm25(question, sources))
             best = self._add_missing(fuse(rankings, self.fusion_k), vector, found)
         by_cosine = sorted((found[key] for key in dense), key=lambda p: -p.score)
-        passages = [found[key] for key in best]
+        passages = [_with_focus(found[key], sentences) for key in best]
         return Retrieval(
             passages=passages,
             dense_scores=[p.score for p in by_cosine],

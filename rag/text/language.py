@@ -73,6 +73,13 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "es": "Esperando al modelo: primero {ahead} respuesta(s) a otras preguntas …",
         "it": "In attesa del modello: prima {ahead} risposta/e ad altre domande …",
     },
+    "reading": {
+        "en": "Reading passage [{n}] of “{title}” ({source}) …",
+        "de": "Lese Passage [{n}] aus „{title}“ ({source}) …",
+        "fr": "Lecture du passage [{n}] de « {title} » ({source}) …",
+        "es": "Leyendo el pasaje [{n}] de «{title}» ({source}) …",
+        "it": "Lettura del passaggio [{n}] di «{title}» ({source}) …",
+    },
     "empty_question": {
         "en": "Please type a question.",
         "de": "Bitte geben Sie eine Frage ein.",

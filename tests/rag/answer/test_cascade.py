@@ -80,9 +80,11 @@ def test_the_next_evidence_is_read_when_the_first_lacks_the_answer(corpus_settin
     assert [(r.n, r.of) for r in events if isinstance(r, Reading)] == [(1, 3), (2, 3)]
     assert len(llm.shown) == 2 and llm.shown[0] != llm.shown[1]
     assert not answer.refused and answer.evidences_read == 2
-    # the citation is the second evidence, the one the answer was read from, numbered [1] as the model saw it
+    # the citation is the second evidence, the one the answer was read from (the model saw it as [1]),
+    # numbered [2] as the reader sees the evidences, in the answer's text too
     evidences = answerer.searching.invoke({"question": WHO, "language": "en", "sources": None})["passages"]
-    assert answer.citations[0].n == 1 and answer.citations[0].text == evidences[1].text
+    assert answer.citations[0].n == 2 and answer.citations[0].text == evidences[1].text
+    assert answer.answer.endswith("[2]") and answer.passages == evidences
     assert (answer.citations[0].start, answer.citations[0].end) == (evidences[1].start, evidences[1].end)
     # the refusal of the first evidence was never shown as tokens
     assert "NOT" not in "".join(e.text for e in events if isinstance(e, Token))

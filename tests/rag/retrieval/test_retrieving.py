@@ -192,6 +192,15 @@ def span(p: Passage) -> tuple[str, int, int]:
     return p.source, p.start, p.end
 
 
+def test_a_passage_carries_its_sentence_nearest_the_question(store):
+    passages = Retriever(store, 4).run(BUDGET_QUESTION)
+    best = passages[0]
+    assert best.text[best.focus_start - best.start : best.focus_end - best.start] == BUDGET_SENTENCE
+    for p in passages:  # each one's focus, when it has one, is a sentence of its own
+        if p.focus_start is not None:
+            assert p.start <= p.focus_start < p.focus_end <= p.end
+
+
 def test_sentence_lift_keeps_the_cosine_scores_and_ranks_the_answering_passage_first(store):
     # Dense search alone (no keyword fusion), every passage: the order is the dense ranking itself.
     plain = Retriever(store, 50, keyword=False, sentence_weight=0).search(BUDGET_QUESTION)
@@ -309,6 +318,7 @@ def test_an_index_without_sentence_vectors_still_retrieves(tmp_path, model_dir):
     assert len(best) == 4 and BUDGET_SENTENCE in best[0].text
     assert "Kowalczyk" in retriever.run("Wann erzielte Kowalczyk das Siegtor?")[0].text
     assert all(0 < p.score <= 1 for p in best)
+    assert all(p.focus_start is None for p in best)  # no sentence records: no focus
 
 
 def test_an_english_question_finds_the_german_passage(store):
