@@ -70,8 +70,13 @@ FEW_SHOT: list[tuple[str, str, str]] = [
 ]
 
 # The worked examples of the cascade (rag.answer.answering), which hands the model one evidence at a
-# time: a paragraph of one article, always passage [1]. The third teaches the refusal the cascade lives
-# on: the paragraph counts something, but not what is asked, so the next evidence must be read.
+# time: a paragraph of one article, always passage [1]. Three of them ask about one paragraph: what it
+# states is copied, a count it does not state ("how many boats?" beside "300 houses") is NOT FOUND, so
+# the next evidence is read. (Two refusals out of four made the model refuse answers it was shown.)
+_FLOOD = (
+    "[1] (Hochwasser) In Linz mussten rund 300 Häuser evakuiert werden. "
+    "Die Feuerwehr war mit Booten und Pumpen im Einsatz, unterstützt vom Bundesheer."
+)
 FEW_SHOT_ONE: list[tuple[str, str, str]] = [
     (
         "[1] (Stadtwerke erhöhen Preise) Die Wiener Stadtwerke beschäftigen derzeit rund 4.500 Mitarbeiter. "
@@ -79,24 +84,9 @@ FEW_SHOT_ONE: list[tuple[str, str, str]] = [
         "How many people protested?",
         "Zwischen 1.500 und 2.000 Kunden [1]",
     ),
-    (
-        "[1] (Neuer Bahnhof) Der neue Bahnhof in Graz soll im Herbst 2027 eröffnet werden. "
-        "Die Kosten liegen laut Stadt bei 1,2 Milliarden Euro.",
-        "Who will pay for the station?",
-        NOT_FOUND,
-    ),
-    (
-        "[1] (Hochwasser) In Linz mussten rund 300 Häuser evakuiert werden. "
-        "Die Feuerwehr war mit Booten und Pumpen im Einsatz, unterstützt vom Bundesheer.",
-        "How many boats did the fire brigade use?",
-        NOT_FOUND,
-    ),
-    (
-        "[1] (Hochwasser) In Linz mussten rund 300 Häuser evakuiert werden. "
-        "Die Feuerwehr war mit Booten und Pumpen im Einsatz, unterstützt vom Bundesheer.",
-        "Who supported the fire brigade?",
-        "vom Bundesheer [1]",
-    ),
+    (_FLOOD, "How many boats did the fire brigade use?", NOT_FOUND),
+    (_FLOOD, "Who supported the fire brigade?", "vom Bundesheer [1]"),
+    (_FLOOD, "Wie viele Häuser wurden evakuiert?", "rund 300 Häuser [1]"),
 ]
 
 # Ways a small model says "not in the passages" despite being told the exact words.
