@@ -140,9 +140,9 @@ class Answer:
             "quote": self.quote,
             "support": asdict(self.support) if self.support else None,
             "lead": asdict(self.lead) if self.lead else None,
-            "evidences_read": self.evidences_read,
             "gate": {"answerable": self.decision.answerable, "logit": round(self.decision.logit, 3)}
             | self.decision.signals.to_json()
             if self.decision
             else None,
+            "evidences_read": self.evidences_read,
         }

@@ -34,6 +34,7 @@ def test_the_json_keeps_its_keys_and_rounds_timings():
         "support",
         "lead",
         "gate",
+        "evidences_read",
     ]
     assert shown["timings_ms"] == {"total": 12.3} and shown["citations"][0]["place"] == "pp. 3–4"
     assert shown["gate"] is None and shown["lead"] is None
