@@ -196,6 +196,11 @@ def _paragraph_evidence(article: _Article, passage: Passage, chars: int) -> Pass
     if end - start > chars:
         return None
     start, end = _grow(sentences, start, end, chars)
+    # A paragraph shorter than the passage (one sentence a line: DOCX, many news sites) must not hide
+    # what retrieval found around it: such an evidence also covers the passage when both fit the budget.
+    lo, hi = min(start, passage.start), max(end, passage.end)
+    if end - start < passage.end - passage.start and hi - lo <= chars:
+        start, end = lo, hi
     return replace(
         passage,
         text=text[start:end],

@@ -9,7 +9,7 @@ from rag.models.embedding import get_embeddings
 from rag.retrieval.catalog import list_articles
 from rag.store import open_store
 from tests.ingest.documents import docx_bytes, pdf_bytes
-from tests.rag.answer.test_answering import make_answerer
+from tests.rag.answer.test_cascade import answers_from, cascade
 from tests.ui.markup import answer_text, cited_passage, visible_text
 from ui.articles import ingest_uploads
 from ui.handlers import respond
@@ -65,9 +65,8 @@ def test_uploaded_pdf_and_docx_are_answered_and_cited_by_page_and_paragraph(sett
         ("Wie viele Keller liefen in Tirol voll?", "300 Keller", "pp. 1–2", "Rund 300 Keller liefen voll."),
         ("Wie viele Lawinen gingen im Montafon ab?", "drei Lawinen", "¶ 1–3", "Am Wochenende gingen drei Lawinen ab"),
     ):
-        probe, _ = make_answerer(settings, "")
-        n = next(i for i, p in enumerate(probe.retriever.run(question), start=1) if reply.split()[0] in p.text)
-        answerer, _ = make_answerer(settings, f"{reply} [{n}]")
+        # the default reader: one evidence at a time, answered by the one that holds the reply
+        answerer, _ = cascade(settings, answers_from(reply))
         *_, (message, [sources]) = respond(answerer, question)
         assert reply in answer_text(message)
         _, _, passage = cited_passage(message, sources.body)

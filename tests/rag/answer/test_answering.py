@@ -1,7 +1,9 @@
 """The answering chain: refusal path, citation and number checks, streaming.
 
 The LLM here is a small scripted fake (the chain's own logic is under test); the store and the
-embedding model are real. End-to-end tests with the real LLM are in test_answering_e2e.py.
+embedding model are real. End-to-end tests with the real LLM are in test_answering_e2e.py. These tests
+read the top passages all at once (``NEWSQA_CASCADE_DEPTH=0``), where one scripted reply is the whole
+answer; the default reader, one evidence at a time, is tested in test_cascade.py.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from rag.models.embedding import get_embeddings
 from rag.retrieval.evidence import evidence
 from rag.retrieval.retrieving import Passage, Retriever
 from rag.store import open_store
+
+
+@pytest.fixture
+def corpus_settings(corpus_settings):
+    """The shipped corpus's index, read all at once (one reply answers)."""
+    return corpus_settings.model_copy(update={"cascade_depth": 0, "evidence": "passages"})
 
 
 class ScriptedLLM(GenericFakeChatModel):

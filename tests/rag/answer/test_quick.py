@@ -17,6 +17,7 @@ from rag.answer.results import Answer, Token
 from rag.models.embedding import get_embeddings
 from rag.retrieval.retrieving import Retriever
 from rag.store import open_store
+from tests.rag.answer.test_cascade import answers_from, cascade
 
 # Invented articles: the quick answer must work for any question, not just the product's example.
 ARTICLES = {
@@ -83,9 +84,7 @@ def test_no_quick_answer_when_no_passage_is_relevant(settings, tmp_path):
 
 
 def test_stream_yields_the_quick_answer_before_any_token_and_keeps_it_on_the_answer(corpus_settings):
-    llm = GenericFakeChatModel(messages=iter([AIMessage(content="10,000 to 12,000 soldiers [1]")]))
-    store = open_store(corpus_settings, get_embeddings(corpus_settings))
-    answerer = Answerer(corpus_settings, Retriever(store, corpus_settings.top_k), llm)
+    answerer, _ = cascade(corpus_settings, answers_from("12.000"))
     events = list(answerer.stream("how many soldiers?"))
     kinds = [type(e) for e in events]
     assert kinds[0] is QuickAnswer and Token in kinds and kinds[-1] is Answer

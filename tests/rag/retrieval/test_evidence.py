@@ -73,9 +73,10 @@ def test_several_windows_come_best_first_and_never_repeat_a_passage(small_chunks
 def test_no_windows_setting_hands_the_passages_over_as_retrieved(small_chunks):
     settings, store = small_chunks
     passages = build_retriever(settings, store, top_k=4).run(BUDGET_QUESTION)
-    assert evidence(settings.model_copy(update={"evidence_windows": 0}), store, passages) == passages
+    as_retrieved = settings.model_copy(update={"evidence": "passages", "evidence_windows": 0})
+    assert evidence(as_retrieved, store, passages) == passages
     budget, railway = evidence(
-        settings.model_copy(update={"evidence_windows": 2, "window_chars": 300}), store, passages
+        as_retrieved.model_copy(update={"evidence_windows": 2, "window_chars": 300}), store, passages
     )
     assert_window(budget, "gemeinde.txt", "Bürgermeister Anton", "am Samstagvormittag geöffnet sein.")
     assert_window(railway, "bahn.txt", "Die Bauarbeiten kosten", "mitten in die Ferienzeit fällt.")

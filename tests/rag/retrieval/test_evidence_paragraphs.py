@@ -209,9 +209,12 @@ def test_a_best_sentence_longer_than_the_budget_keeps_the_passage(index):
 def test_the_setting_chooses_what_the_model_reads(index):
     settings, store, _ = index
     passages = ask(index, COST_QUESTION, "article.docx")
-    assert settings.evidence == "passages" and evidence(settings, store, passages) == passages
-    paragraphs = settings.model_copy(update={"evidence": "paragraphs", "evidence_chars": 300})
+    assert settings.evidence == "paragraphs"  # the default
+    assert evidence(settings, store, passages) == read_paragraphs(store, passages, settings.evidence_chars)
+    paragraphs = settings.model_copy(update={"evidence_chars": 300})
     assert evidence(paragraphs, store, passages) == read_paragraphs(store, passages, 300)
+    as_retrieved = settings.model_copy(update={"evidence": "passages"})
+    assert evidence(as_retrieved, store, passages) == passages
     windows = settings.model_copy(update={"evidence": "windows", "window_chars": 300})
     assert evidence(windows, store, passages) == read_windows(store, passages, len(passages), 300)
 
@@ -233,3 +236,30 @@ def test_between_passages_that_do_not_overlap_the_paragraphs_are_guessed_never_r
     first = read_paragraphs(store, ask(index, COST_QUESTION, "lines.txt"), chars=2000)[0]
     assert flat(texts[first.source][first.focus_start : first.focus_end]) == COST
     assert whole_sentences_of_one_block(first.text)
+
+
+@pytest.mark.parametrize("name", ["lawinen.docx", "lawinen.txt"])
+def test_paragraphs_shorter_than_their_passage_are_widened_to_it(tmp_path, model_dir, name):
+    # One sentence a paragraph (DOCX paragraphs, many news sites): the paragraph holding the best sentence
+    # is shorter than the passage retrieval found, and the sentence that answers is in the next one.
+    lines = [
+        "Lawinen in Vorarlberg",
+        "Im Montafon herrscht seit Freitag Lawinenwarnstufe vier.",
+        "Am Wochenende gingen drei Lawinen ab, zwei Skifahrer wurden verschüttet.",
+        "Die Bergrettung war mit 40 Helfern im Einsatz.",
+    ]
+    folder = tmp_path / "news"
+    folder.mkdir()
+    data = docx_bytes([("Title", lines[0]), *(("Normal", line) for line in lines[1:])])
+    (folder / name).write_bytes(data if name.endswith(".docx") else "\n".join(lines).encode())
+    settings = Settings(index_dir=tmp_path / "index", model_dir=model_dir, corpus_dir=CORPUS)
+    ingest([folder], settings, show_bar=False)
+    store = open_store(settings, get_embeddings(settings))
+    [passage] = build_retriever(settings, store, top_k=1).run("Wie viele Lawinen gingen im Montafon ab?")
+    assert passage.end - passage.start > len(lines[1])  # the whole short article is one passage
+    [first] = read_paragraphs(store, [replace(passage, focus_start=22, focus_end=22 + len(lines[1]))], chars=900)
+    assert first.start <= passage.start and passage.end <= first.end
+    assert "drei Lawinen" in first.text
+    # A budget the passage does not fit: the paragraph alone, never more than the budget.
+    [short] = read_paragraphs(store, [replace(passage, focus_start=22, focus_end=22 + len(lines[1]))], chars=80)
+    assert len(short.text) <= 80 and "Lawinenwarnstufe" in short.text and "drei Lawinen" not in short.text
