@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage
 
 from ingest.indexing import ingest
 from rag.answer.answering import Answerer
-from rag.answer.quick import QuickAnswer, asks_for_number, asks_for_time, has_number, quick_answer
+from rag.answer.quick import QuickAnswer, asks_for_number, asks_for_time, has_number, quick_answer, shared_words
 from rag.answer.results import Answer, Token
 from rag.models.embedding import get_embeddings
 from rag.retrieval.retrieving import Retriever
@@ -104,3 +104,10 @@ def test_a_refusal_without_the_llm_has_no_quick_answer(corpus_settings):
     events = list(answerer.stream("Which team won the 1994 football World Cup?"))
     assert not any(isinstance(e, QuickAnswer) for e in events)
     assert events[-1].refused and events[-1].to_json()["quick_answer"] is None
+
+
+def test_shared_words_counts_the_questions_stemmed_content_words_in_the_sentence():
+    assert shared_words("Wie viele Lawinen gingen ab?", "Drei Lawinen gingen im Montafon ab.") == 2 / 3
+    assert shared_words("Wie viele Häuser wurden evakuiert?", "Rund 300 Häuser mussten evakuiert werden.") == 2 / 4
+    assert shared_words("How many soldiers?", "Es kamen 12.000 Soldaten.") == 0.0  # across languages: e5 alone
+    assert shared_words("Wann?", "Am Montag.") == 0.0
