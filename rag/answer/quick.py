@@ -47,7 +47,7 @@ _TIME_BONUS = 0.02
 # A sentence that repeats the question's own content words (stemmed, 4+ letters) is lifted by this
 # share of them: e5 alone ranks a sentence on the topic above the one naming what was asked. The
 # instant answer held the gold answer for 632 dev questions EN 0.6725 -> 0.6741, DE 0.7373 -> 0.7579
-# (0.03: 0.6741 / 0.7516; 0.2: 0.6709 / 0.7563; docs/quality.md, issue 22).
+# (0.03: 0.6741 / 0.7516; 0.2: 0.6709 / 0.7563; 0.4: 0.6646 / 0.7579; docs/quality.md, issue 22).
 KEYWORD_WEIGHT = 0.1
 
 # A number in a sentence: digits, or a number word (German compounds like "zweihundert",
