@@ -200,8 +200,10 @@ class Settings(BaseSettings):
     chroma_token: SecretStr | None = Field(None, description="Chroma server auth token (sent as a Bearer token).")
     record_db_url: str | None = Field(
         None,
-        description="SQLAlchemy sqlite:/// URL of the ingestion record manager, which also holds the keyword "
-        "index and the articles catalogue; every machine using one Chroma server must share it. "
+        description="SQLAlchemy URL of the ingestion record manager, which also holds the keyword index and "
+        "the articles catalogue: sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB (a "
+        "postgresql:// URL means the same); every machine using one Chroma server must share it. With "
+        "PostgreSQL, ingestions on several machines run at once and only their short writes take turns. "
         "Default: a SQLite file in the index dir.",
     )
     llm_base_url: str | None = Field(
@@ -224,6 +226,20 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("record_db_url", mode="after")
+    @classmethod
+    def _record_db(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if scheme in ("postgresql", "postgres"):  # psycopg 3 is the driver newsqa installs
+            return f"postgresql+psycopg://{rest}"
+        if not sep or scheme not in ("sqlite", "postgresql+psycopg"):
+            raise ValueError(
+                f"must be a sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB URL, not a {scheme}:// one"
+            )
+        return value
 
 
 #: The settings that change what a stored vector or chunk is, in the order a mismatch is reported: the
