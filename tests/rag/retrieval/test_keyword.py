@@ -37,10 +37,14 @@ def found(store: Store, query: str, k: int = 4, sources: set[str] | None = None)
     return [by_id[key] for key, _ in hits]
 
 
-@pytest.fixture(scope="module")
-def news_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> tuple[Settings, Path]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def news_index(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model_dir: Path
+) -> tuple[Settings, Path]:
+    """The articles ingested once per record database: SQLite's FTS5 index, then PostgreSQL's."""
     root = tmp_path_factory.mktemp("keyword")
-    settings = Settings(index_dir=root / "index", model_dir=model_dir)
+    url = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else None
+    settings = Settings(index_dir=root / "index", model_dir=model_dir, record_db_url=url)
     news = write_corpus(root / "news", ARTICLES)
     assert ingest([news], settings, show_bar=False).articles == len(ARTICLES)
     return settings, news
