@@ -230,16 +230,24 @@ class Settings(BaseSettings):
     @field_validator("record_db_url", mode="after")
     @classmethod
     def _record_db(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        scheme, sep, rest = value.partition("://")
-        if scheme in ("postgresql", "postgres"):  # psycopg 3 is the driver newsqa installs
-            return f"postgresql+psycopg://{rest}"
-        if not sep or scheme not in ("sqlite", "postgresql+psycopg"):
-            raise ValueError(
-                f"must be a sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB URL, not a {scheme}:// one"
-            )
-        return value
+        return record_db_url(value)
+
+
+def record_db_url(value: str | None) -> str | None:
+    """A record database URL as newsqa uses it; ValueError for one it cannot use.
+
+    Usage: ``record_db_url("postgresql://u@db/news")  # 'postgresql+psycopg://u@db/news'``
+    """
+    if not value:
+        return None
+    scheme, sep, rest = value.partition("://")
+    if scheme in ("postgresql", "postgres"):  # psycopg 3 is the driver newsqa installs
+        return f"postgresql+psycopg://{rest}"
+    if not sep or scheme not in ("sqlite", "postgresql+psycopg"):
+        raise ValueError(
+            f"must be a sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB URL, not a {scheme}:// one"
+        )
+    return value
 
 
 #: The settings that change what a stored vector or chunk is, in the order a mismatch is reported: the
