@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     keyword_search: bool = Field(
         True,
         description="Fuse BM25 keyword search with the dense search for questions in the articles' language "
-        "(SQLite FTS5 beside the record manager, written by ingestion).",
+        "(SQLite FTS5 or a PostgreSQL tsvector beside the record manager, written by ingestion).",
     )
     fusion_k: int = Field(60, ge=1, le=1000, description="The k of reciprocal-rank fusion (rank r scores 1/(k+r)).")
     sentence_weight: float = Field(

@@ -150,7 +150,8 @@ class WriteLock:
         with lock: ...      # Chroma upsert, keyword index and catalogue rows, records of one batch
 
     A PostgreSQL session advisory lock on a connection of its own, so it is released by the server when
-    the holder dies (a killed ingestion never leaves it held). On SQLite nothing: the index folder's
+    the holder dies (a killed ingestion never leaves it held; a machine that vanishes, within about two
+    minutes of TCP keepalives). On SQLite nothing: the index folder's
     :func:`rag.store.locking.ingest_lock` already lets one ingestion at a time write to its database.
     Not re-entrant.
     """
@@ -174,7 +175,16 @@ class WriteLock:
         if self.shared:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
-                conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
+                # A machine that vanishes (no FIN from its kernel) is noticed by the server within about
+                # two minutes, not the two hours of the default TCP keepalive, and its lock released.
+                conn.execute(
+                    sqlalchemy.text(
+                        "SELECT set_config('tcp_keepalives_idle', '60', false), "
+                        "set_config('tcp_keepalives_interval', '10', false), "
+                        "set_config('tcp_keepalives_count', '6', false), pg_advisory_lock(:key)"
+                    ),
+                    {"key": self.key},
+                )
             except BaseException:
                 conn.close()
                 raise

@@ -199,13 +199,13 @@ class PgKeywordIndex:
         # FTS5's idf (never below a tiny positive weight) and term-frequency saturation, over the terms
         # of each passage the GIN index finds.
         rows = self.db.read(
-            f"WITH s AS (SELECT passages::float8 AS n, terms::float8 / greatest(passages, 1) AS avg FROM {p}_stats), "
-            "w AS (SELECT t.term, greatest(ln((s.n - t.passages + 0.5) / (t.passages + 0.5)), 1e-6) AS idf "
-            f"FROM {p}_terms AS t, s WHERE t.term = ANY(%(words)s)) "
+            "WITH w AS (SELECT t.term, greatest(ln((s.n - t.passages + 0.5) / (t.passages + 0.5)), 1e-6) AS idf "
+            f"FROM {p}_terms AS t, (SELECT passages::float8 AS n FROM {p}_stats) AS s WHERE t.term = ANY(%(words)s)), "
+            f"a AS (SELECT terms::float8 / greatest(passages, 1) AS avg FROM {p}_stats) "
             f"SELECT p.id, sum(w.idf * cardinality(u.positions) * {K1 + 1} / (cardinality(u.positions) "
-            f"+ {K1} * (1 - {B} + {B} * p.length / s.avg))) AS score "
-            f"FROM {p}_passages AS p CROSS JOIN s CROSS JOIN LATERAL unnest(p.terms) AS u "
-            'JOIN w ON w.term = u.lexeme COLLATE "C" '
+            f"+ {K1} * (1 - {B} + {B} * p.length / a.avg))) AS score "
+            f"FROM {p}_passages AS p CROSS JOIN LATERAL unnest(p.terms) AS u "
+            'JOIN w ON w.term = u.lexeme COLLATE "C" CROSS JOIN a '
             f"WHERE p.terms @@ %(query)s::tsquery {only} GROUP BY p.id ORDER BY score DESC, p.id LIMIT %(k)s",
             {"words": list(words), "query": tsquery(words), "sources": sorted(sources or ()), "k": k},
         )

@@ -80,8 +80,11 @@ def open_records(settings: Settings) -> Records:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         db_url = f"sqlite:///{(settings.index_dir / 'records.sqlite').resolve()}"
     # Readers and a writer share the file; wait for a lock instead of failing at once.
-    # PostgreSQL: a connection the server dropped (a restart) is noticed and replaced before use.
-    engine_kwargs = {"connect_args": {"timeout": 60}} if db_url.startswith("sqlite") else {"pool_pre_ping": True}
+    engine_kwargs: dict[str, object] = {"connect_args": {"timeout": 60}}
+    if not db_url.startswith("sqlite"):
+        # A connection the server dropped (a restart) is noticed and replaced before use. No JIT: a
+        # keyword search that runs in 5 ms spent 310 ms compiling (measured on XQuAD's 875 passages).
+        engine_kwargs = {"pool_pre_ping": True, "connect_args": {"options": "-c jit=off"}}
     namespace = f"chroma/{server_url(settings) if settings.chroma_host else 'local'}/{settings.collection}"
     records = Records(namespace=namespace, db_url=db_url, engine_kwargs=engine_kwargs)
     records.create_schema()
