@@ -73,6 +73,7 @@ def test_with_common_words_left_out_the_rare_words_find_and_all_words_rank(store
     exact = dict(keyword_search(store, question, 4))
     # A big index: the first pass may only read the rarest word's passages, then all words rank them.
     monkeypatch.setattr(keyword, "POSTING_BUDGET", 1)
+    monkeypatch.setattr(keyword, "PG_POSTING_BUDGET", 1)
     pruned = keyword_search(store, question, 4)
     assert found(store, question)[0] == "nordkorea.txt"
     assert [key for key, _ in pruned] == [key for key in exact if key in dict(pruned)]
