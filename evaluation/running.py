@@ -4,6 +4,7 @@ Usage::
 
     options = EvalOptions(qa=Path("dev.jsonl"), corpus=Path("xquad/corpus"), lang="en", limit=200)
     options = EvalOptions(qa=Path("fragen.jsonl"), corpus=Path("artikel"), lang="de")  # one-language file
+    options = EvalOptions(qa=..., corpus=..., record_db_url="postgresql+psycopg://u@db/eval")  # keyword index on PostgreSQL
     report = evaluate(options, get_settings())
     report.metrics["hit@4"], report.metrics["f1"]; print(report.table())
 
@@ -12,7 +13,9 @@ language the questions are asked and scored in (default: the file's own, English
 
 The index is built by the real ingestion (same chunking, embedding and store as ``newsqa ingest``)
 into a cache folder keyed by the corpus path and every setting that changes the index, so a second
-run with the same corpus and settings only checks that nothing changed. This module holds the
+run with the same corpus and settings only checks that nothing changed. Its record manager, keyword
+index and catalogue live in a SQLite file there, or in the PostgreSQL database ``record_db_url`` names
+(to measure keyword search on PostgreSQL). This module holds the
 options, that index and the run; the questions are asked and scored in :mod:`evaluation.figures`
 (answers come from the same :class:`rag.answer.answering.Answerer` the chat and ``newsqa ask`` use),
 against the gold spans of :mod:`evaluation.gold`, into an :class:`evaluation.reporting.EvalReport`.
@@ -36,7 +39,7 @@ from evaluation.gold import GoldSpans
 from evaluation.reporting import EvalReport
 from ingest.indexing import ingest
 from rag.retrieval.retrieving import build_retriever
-from rag.settings import Settings, index_settings
+from rag.settings import Settings, index_settings, record_db_url
 
 Context = Literal["retrieved", "gold"]
 
@@ -61,6 +64,9 @@ class EvalOptions:
     context: Context = "retrieved"
     fresh_index: bool = False
     details: Path | None = None  # one JSON line per question, for reading the failures
+    # The evaluation index's record manager, keyword index and catalogue in this database (its vectors
+    # stay in the local cache folder); None: a SQLite file beside them.
+    record_db_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.lang is not None and not is_lang_code(self.lang):
@@ -75,6 +81,10 @@ class EvalOptions:
             raise EvalSetupError("unanswerable questions have no gold paragraph: use the retrieved passages")
         if not self.corpus.is_dir():
             raise FileNotFoundError(f"No such corpus folder: {self.corpus}")
+        try:
+            object.__setattr__(self, "record_db_url", record_db_url(self.record_db_url))
+        except ValueError as exc:
+            raise EvalSetupError(f"--record-db-url {exc}") from None
 
 
 # --- the index -------------------------------------------------------------------------------
@@ -87,15 +97,25 @@ def index_key(settings: Settings, corpus: Path) -> str:
 
 
 @contextmanager
-def eval_index(settings: Settings, corpus: Path, fresh: bool, show_bar: bool) -> Iterator[Settings]:
+def eval_index(
+    settings: Settings, corpus: Path, fresh: bool, show_bar: bool, records: str | None = None
+) -> Iterator[Settings]:
     """Settings whose embedded index holds exactly ``corpus``, built or brought up to date here.
 
-    Always a local embedded index: an evaluation must not write into a shared Chroma server.
+    Always a local embedded index: an evaluation must not write into a shared Chroma server. Its
+    records and keyword tables go to the ``records`` database URL when given, under a collection name
+    of this corpus and these settings, so evaluations of other corpora in that database stay apart.
     """
     with tempfile.TemporaryDirectory(prefix="newsqa-eval-") as temp:
-        folder = Path(temp) if fresh else settings.eval_dir / index_key(settings, corpus)
+        key = index_key(settings, corpus)
+        folder = Path(temp) if fresh else settings.eval_dir / key
         local = settings.model_copy(
-            update={"index_dir": folder, "chroma_host": None, "record_db_url": None, "collection": "eval"}
+            update={
+                "index_dir": folder,
+                "chroma_host": None,
+                "record_db_url": records,
+                "collection": f"eval-{key}" if records else "eval",
+            }
         )
         report = ingest([corpus], local, show_bar=show_bar)
         if report.chunks == 0:
@@ -120,7 +140,7 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
     if missing:
         raise FileNotFoundError(f"articles of the questions are not in {options.corpus}: {', '.join(missing[:5])}")
 
-    with eval_index(settings, options.corpus, options.fresh_index, show_bar) as local:
+    with eval_index(settings, options.corpus, options.fresh_index, show_bar, options.record_db_url) as local:
         from rag.models.embedding import get_embeddings
         from rag.store import open_store
 

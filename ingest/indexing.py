@@ -6,7 +6,9 @@ Usage::
     report.added, report.unchanged, report.deleted, report.skipped
 
 Built on LangChain's indexing API: every chunk gets a content-hash id (sha256 of text and metadata),
-the record manager remembers which hashes each article produced, and after each group of whole
+the record manager remembers which hashes each article produced (written with the chunks, in one
+short locked write per batch after the batch is embedded: ingestions on several machines sharing a
+PostgreSQL record database embed at once, see :mod:`rag.store.records`), and after each group of whole
 articles the chunks those articles no longer produce are deleted (what ``cleanup="incremental"`` does,
 but once per group instead of once per embedding batch, see :func:`index_articles`). Duplicate
 policy: a chunk whose hash is already recorded is skipped, never embedded twice; Chroma upserts by id,
@@ -159,8 +161,7 @@ def index_articles(store: Store, chunks: list[Document]) -> tuple[int, int, int]
     deleted = 0
     # Every chunk written or confirmed above was stamped at `started` or later; older ones are gone.
     while stale := store.records.list_keys(group_ids=sources, before=started, limit=1000):
-        store.vectors.delete(ids=stale)  # vectors first: a crash here leaves records to retry with
-        store.records.delete_keys(stale)
+        store.vectors.delete(ids=stale)  # the vectors, their keyword and catalogue rows and their records
         deleted += len(stale)
     return result["num_added"] + result["num_updated"], result["num_skipped"], deleted
 
@@ -203,8 +204,7 @@ def delete_sources(store: Store, sources: Sequence[str]) -> int:
     deleted = 0
     for source in sources:
         while keys := store.records.list_keys(group_ids=[source], limit=1000):
-            store.vectors.delete(ids=keys)
-            store.records.delete_keys(keys)
+            store.vectors.delete(ids=keys)  # with their records
             deleted += len(keys)
     return deleted
 

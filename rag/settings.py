@@ -168,7 +168,7 @@ class Settings(BaseSettings):
     keyword_search: bool = Field(
         True,
         description="Fuse BM25 keyword search with the dense search for questions in the articles' language "
-        "(SQLite FTS5 beside the record manager, written by ingestion).",
+        "(SQLite FTS5 or a PostgreSQL tsvector beside the record manager, written by ingestion).",
     )
     fusion_k: int = Field(60, ge=1, le=1000, description="The k of reciprocal-rank fusion (rank r scores 1/(k+r)).")
     sentence_weight: float = Field(
@@ -201,8 +201,10 @@ class Settings(BaseSettings):
     chroma_token: SecretStr | None = Field(None, description="Chroma server auth token (sent as a Bearer token).")
     record_db_url: str | None = Field(
         None,
-        description="SQLAlchemy sqlite:/// URL of the ingestion record manager, which also holds the keyword "
-        "index and the articles catalogue; every machine using one Chroma server must share it. "
+        description="SQLAlchemy URL of the ingestion record manager, which also holds the keyword index and "
+        "the articles catalogue: sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB (a "
+        "postgresql:// URL means the same); every machine using one Chroma server must share it. With "
+        "PostgreSQL, ingestions on several machines run at once and only their short writes take turns. "
         "Default: a SQLite file in the index dir.",
     )
     llm_base_url: str | None = Field(
@@ -225,6 +227,28 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("record_db_url", mode="after")
+    @classmethod
+    def _record_db(cls, value: str | None) -> str | None:
+        return record_db_url(value)
+
+
+def record_db_url(value: str | None) -> str | None:
+    """A record database URL as newsqa uses it; ValueError for one it cannot use.
+
+    Usage: ``record_db_url("postgresql://u@db/news")  # 'postgresql+psycopg://u@db/news'``
+    """
+    if not value:
+        return None
+    scheme, sep, rest = value.partition("://")
+    if scheme in ("postgresql", "postgres"):  # psycopg 3 is the driver newsqa installs
+        return f"postgresql+psycopg://{rest}"
+    if not sep or scheme not in ("sqlite", "postgresql+psycopg"):
+        raise ValueError(
+            f"must be a sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB URL, not a {scheme}:// one"
+        )
+    return value
 
 
 #: The settings that change what a stored vector or chunk is, in the order a mismatch is reported: the

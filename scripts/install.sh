@@ -28,12 +28,19 @@ echo "==> installing newsqa and its dependencies"
 .venv/bin/pip install --quiet --find-links "$(dirname "$wheel")" -e ".[test]"
 # The browser tests (tests/ui/test_browser.py) drive Debian's chromium through Playwright; Playwright's
 # own browser download (`playwright install`) is never used: it would fetch a build from the network.
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ ! -x /usr/bin/chromium ]; then
     echo "==> installing Debian's chromium (for the browser tests)"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+# The PostgreSQL record database's tests (tests/postgres.py) start a throwaway cluster with Debian's
+# server programs, which live in /usr/lib/postgresql/<version>/bin, not on PATH.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "==> installing Debian's postgresql (for the record database tests)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
 fi
 echo "==> building the models into the model cache"
 .venv/bin/newsqa models

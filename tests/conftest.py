@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rag.settings import Settings
+from tests.postgres import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -66,6 +68,30 @@ def xquad() -> Path:
     if missing:
         pytest.fail(f"test data missing: {', '.join(missing)} (clone the shared data beside the repo as ../shared)")
     return XQUAD
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster on a free loopback port (tests/postgres.py), for the whole session."""
+    cluster = Cluster.start()
+    if cluster is None:
+        pytest.skip("PostgreSQL's server programs (initdb, pg_ctl) are not installed: run scripts/install.sh")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: Cluster) -> str:
+    """The URL of a new, empty database of the session's cluster: a record database of the test's own."""
+    return postgres.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """``settings`` with the record database on SQLite (the index folder's file) and then on PostgreSQL."""
+    if request.param == "sqlite":
+        return settings
+    return settings.model_copy(update={"record_db_url": request.getfixturevalue("postgres_url")})
 
 
 @pytest.fixture(scope="session", autouse=True)

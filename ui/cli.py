@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--fresh-index", action="store_true", help="a new temporary index, not the cached one")
     evaluate.add_argument("--details", type=Path, help="write one JSON line per question here")
+    evaluate.add_argument(
+        "--record-db-url",
+        metavar="URL",
+        help="keep the evaluation index's records, keyword index and catalogue in this database "
+        "(postgresql+psycopg://...) instead of a SQLite file in its cache folder",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -244,6 +250,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         context=args.context,
         fresh_index=args.fresh_index,
         details=args.details,
+        record_db_url=args.record_db_url,
     )
     report = evaluate(options, settings, show_bar=not args.quiet)
     print(json.dumps(report.to_json(), ensure_ascii=False) if args.json else report.table())

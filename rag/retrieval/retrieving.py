@@ -206,7 +206,7 @@ class Retriever:
             if self.keyword and question_language == language:
                 # InternalError: another process is writing this moment (see _add_missing): dense only.
                 with contextlib.suppress(InternalError):
-                    rankings.append(self._bm25(question, sources))
+                    rankings.append(self._bm25(question, sources, question_language))
             best = self._add_missing(fuse(rankings, self.fusion_k), vector, found)
         by_cosine = sorted((found[key] for key in dense), key=lambda p: -p.score)
         passages = [_with_focus(found[key], sentences) for key in best]
@@ -261,9 +261,10 @@ class Retriever:
             scored = {k: s + self.sentence_weight * lift[k] for k, s in scored.items()}
         return sorted(scored, key=lambda k: -scored[k]), sentences
 
-    def _bm25(self, query: str, sources: list[str] | None) -> list[str]:
+    def _bm25(self, query: str, sources: list[str] | None, language: str) -> list[str]:
         # The keyword index is on disk and kept by ingestion: always current, nothing to build here.
-        return [key for key, _ in keyword_search(self.store, query, POOL, set(sources) if sources else None)]
+        found = keyword_search(self.store, query, POOL, set(sources) if sources else None, language)
+        return [key for key, _ in found]
 
     def _add_missing(self, ranked: list[str], vector: list[float], found: dict[str, Passage]) -> list[str]:
         """The ``top_k`` best of ``ranked`` with a passage each: keyword-only hits get theirs, with their cosine."""

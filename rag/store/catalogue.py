@@ -2,13 +2,13 @@
 
 Usage::
 
-    catalogue = Catalogue(Database.open(records))
+    catalogue = Catalogue(Database.open(records))                 # on SQLite or PostgreSQL
     catalogue.articles(offset=0, limit=50, matching="nordkorea")  # [(source, name, title, date, url, chunks), ...]
     catalogue.count(); catalogue.articles_of(["/corpus/a.txt"])
     catalogue.sources_under(["/corpus"])                           # ['/corpus/a.txt', '/corpus/feed.jsonl#1', ...]
 
 Each row holds the metadata of the article's latest written passage and how many passages it has.
-It is written with every write to the collection, in the transaction of
+The SQL is the same on both backends (sources and sort keys compare in byte order on both). It is written with every write to the collection, in the transaction of
 :class:`rag.store.tables.SearchTables`, so a page costs what it shows, not a pass over the collection.
 """
 
@@ -20,11 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.store.database import Database
+from rag.store.database import Database, PgConnection
 from rag.text.sentences import short_title
 
 #: ``(source, name, title, date, url, chunks)``: a catalogue row as readers get it.
 ArticleRow = tuple[str, str, str, str, str, int]
+
+#: A connection inside one of :meth:`Database.transaction`'s transactions.
+Connection = sqlite3.Connection | PgConnection
 
 #: The catalogue's columns a reader gets, in the order rag.retrieval.catalog unpacks them.
 _COLUMNS = "source, name, title, date, url, chunks"
@@ -41,17 +44,18 @@ class Catalogue:
         """The table's name: ``{prefix}_articles``."""
         return f"{self.db.prefix}_articles"
 
-    def create(self, conn: sqlite3.Connection) -> None:
+    def create(self, conn: Connection) -> None:
         """Make the empty table, inside the caller's transaction."""
+        text = self.db.text
         conn.execute(
-            f"CREATE TABLE {self.table} (source TEXT PRIMARY KEY, name TEXT, title TEXT, date TEXT, url TEXT, "
-            "sort_key TEXT NOT NULL, chunks INTEGER NOT NULL DEFAULT 0)"
+            f"CREATE TABLE {self.table} (source {text} PRIMARY KEY, name TEXT, title TEXT, date TEXT, url TEXT, "
+            f"sort_key {text} NOT NULL, chunks INTEGER NOT NULL DEFAULT 0)"
         )
         conn.execute(f"CREATE INDEX {self.table}_order ON {self.table} (sort_key, source)")
 
     # --- writing, inside the caller's transaction ---------------------------------------------------
 
-    def write(self, conn: sqlite3.Connection, latest: Mapping[str, dict[str, Any]]) -> None:
+    def write(self, conn: Connection, latest: Mapping[str, dict[str, Any]]) -> None:
         """Add or update the articles of these ``{source: metadata of its latest written passage}``."""
         conn.executemany(
             f"INSERT INTO {self.table} (source, name, title, date, url, sort_key) VALUES (?, ?, ?, ?, ?, ?) "
@@ -60,12 +64,12 @@ class Catalogue:
             [_article_row(source, meta) for source, meta in latest.items()],
         )
 
-    def recount(self, conn: sqlite3.Connection, passages: Mapping[str, int]) -> None:
+    def recount(self, conn: Connection, passages: Mapping[str, int]) -> None:
         """Set these articles' passage counts; an article left with none leaves the catalogue."""
         conn.executemany(f"UPDATE {self.table} SET chunks = ? WHERE source = ?", [(n, s) for s, n in passages.items()])
         conn.executemany(f"DELETE FROM {self.table} WHERE source = ? AND chunks = 0", [(s,) for s in passages])
 
-    def clear(self, conn: sqlite3.Connection) -> None:
+    def clear(self, conn: Connection) -> None:
         """Empty the table (it stays)."""
         conn.execute(f"DELETE FROM {self.table}")
 
@@ -82,7 +86,7 @@ class Catalogue:
         where, params = _matching(matching)
         return self.db.read(
             f"SELECT {_COLUMNS} FROM {self.table}{where} ORDER BY sort_key, source LIMIT ? OFFSET ?",
-            (*params, -1 if limit is None else limit, offset),
+            (*params, self.db.no_limit if limit is None else limit, offset),
         )
 
     def articles_of(self, sources: Sequence[str]) -> list[ArticleRow]:

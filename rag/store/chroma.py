@@ -4,22 +4,25 @@ the keyword index and the catalogue with every add and delete.
 Usage::
 
     client = open_client(settings)              # a server's when NEWSQA_CHROMA_HOST is set, else embedded
-    vectors = IndexedChroma(tables, client=client, collection_name="newsqa", embedding_function=e)
+    vectors = IndexedChroma(tables, records, client=client, collection_name="newsqa", embedding_function=e)
     forget_clients()                            # as a new process would: reopen the files next time
     raise server_unreachable(settings, exc)     # the server is down: a ChromaServerError saying so
 
-Every write to the collection goes through :class:`IndexedChroma`, which writes the keyword index and
-the catalogue in the same call, before the record manager is told (LangChain's indexing API writes
-the vector store first): a crash in between leaves records that a re-run completes, as for the
-vectors themselves.
+Every write to the collection goes through :class:`IndexedChroma`: it embeds the passages first, then
+takes the record manager's write lock (:class:`rag.store.database.WriteLock`) only for the write
+itself, the Chroma upsert, the keyword index and catalogue rows and the records, in that order (a
+crash in between leaves chunks without records, which a re-run writes again). Deleting is the same
+write backwards. Ingestions on several machines sharing a PostgreSQL record database and a Chroma
+server so embed at once and take turns only for the writes.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chromadb
 from chromadb.api.shared_system_client import SharedSystemClient
@@ -30,16 +33,21 @@ from rag.settings import Settings
 from rag.store.errors import ChromaServerError, StoreError, unreadable_error
 from rag.store.tables import SearchTables
 
+if TYPE_CHECKING:
+    from rag.store.records import Records
+
 
 class IndexedChroma(Chroma):
-    """LangChain's Chroma store that writes the keyword index and catalogue with every add and delete.
+    """LangChain's Chroma store that writes the keyword index, the catalogue and the records with every
+    add and delete, in one short locked write.
 
-    Usage: ``IndexedChroma(tables, client=client, collection_name="newsqa", embedding_function=e)``
+    Usage: ``IndexedChroma(tables, records, client=client, collection_name="newsqa", embedding_function=e)``
     """
 
-    def __init__(self, tables: SearchTables, **kwargs: Any) -> None:
+    def __init__(self, tables: SearchTables, records: Records, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tables = tables
+        self.records = records
 
     def add_texts(
         self,
@@ -49,14 +57,24 @@ class IndexedChroma(Chroma):
         **kwargs: Any,
     ) -> list[str]:
         texts = list(texts)
-        written = super().add_texts(texts, metadatas, ids=ids, **kwargs)
-        self.tables.add(written, texts, metadatas or [{}] * len(texts))
-        return written
+        keys = [key or str(uuid.uuid4()) for key in ids] if ids else [str(uuid.uuid4()) for _ in texts]
+        metas = list(metadatas or []) + [{}] * (len(texts) - len(metadatas or []))
+        vectors = self.embeddings.embed_documents(texts)  # the slow part: outside the lock
+        with self.records.lock:
+            # Chroma refuses an empty metadata dict; None is "no metadata".
+            self._collection.upsert(ids=keys, embeddings=vectors, documents=texts, metadatas=[m or None for m in metas])
+            self.tables.add(keys, texts, metas)
+            self.records.record(keys, [m.get("source") for m in metas])
+        return keys
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
-        super().delete(ids=ids, **kwargs)
-        if ids:
+        if not ids:
+            super().delete(ids=ids, **kwargs)
+            return
+        with self.records.lock:
+            super().delete(ids=ids, **kwargs)
             self.tables.delete(ids)
+            self.records.delete_keys(ids)
 
 
 def chroma_dir(settings: Settings) -> Path:

@@ -15,6 +15,7 @@ An index that Chroma or SQLite cannot read (a damaged file, a disk that filled u
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import sqlalchemy.exc
 from chromadb.errors import InternalError
@@ -42,6 +43,10 @@ class ChromaServerError(StoreError):
     """The configured Chroma server cannot be reached (down, restarting, wrong address)."""
 
 
+class RecordDatabaseError(StoreError):
+    """The PostgreSQL record database (NEWSQA_RECORD_DB_URL) cannot be reached or refuses newsqa."""
+
+
 class IndexUnreadableError(StoreError):
     """Chroma or SQLite cannot read the index files; only a rebuild helps."""
 
@@ -50,6 +55,28 @@ class IndexUnreadableError(StoreError):
 #: truncated or not what they should be (measured: "file is not a database", "database disk image is
 #: malformed", "Error loading hnsw index", "Error finding id").
 UNREADABLE = (InternalError, sqlite3.DatabaseError, sqlalchemy.exc.DatabaseError)
+
+
+def record_db_unreachable(settings: Settings, error: BaseException) -> StoreError | None:
+    """The error a user sees while the PostgreSQL record database is down or unreachable; None for other errors.
+
+    Usage: ``raise record_db_unreachable(settings, exc) or exc``
+    """
+    url = settings.record_db_url or ""
+    if not url.startswith("postgresql"):
+        return None
+    kinds: tuple[type[BaseException], ...] = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+    psycopg = sys.modules.get("psycopg")  # imported only by a process that talks to PostgreSQL
+    if psycopg is not None:
+        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
+    if not isinstance(error, kinds):
+        return None
+    where = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    detail = " ".join(str(getattr(error, "orig", None) or error).split())[:200] or type(error).__name__
+    return RecordDatabaseError(
+        f"Cannot use the PostgreSQL record database {where} ({detail}). Check that PostgreSQL is running and "
+        "reachable from here, and NEWSQA_RECORD_DB_URL."
+    )
 
 
 def unreadable_error(settings: Settings, error: BaseException) -> StoreError:

@@ -5,10 +5,11 @@ Usage::
     keywords = KeywordIndex(Database.open(records))
     keywords.search(["soldat", "getot"], k=20, sources={"/corpus/a.txt"})   # [(id, bm25 score), ...]
     keywords.frequencies(["soldat"]); keywords.stats(); keywords.terms_of(["id1", "id2"])
+    keywords.query_terms("Wie viele Soldaten?")                              # ['wie', 'viel', 'soldat']
 
 One FTS5 table holds each passage's stemmed terms (:func:`rag.text.terms.terms`); ``passages`` maps
 its rows to the store's ids and articles; ``terms`` and ``stats`` keep the counts BM25 needs per
-question. Sentence records are not indexed: keyword search ranks passages. It is written with every
+question. :class:`rag.store.keywords_pg.PgKeywordIndex` is the same on PostgreSQL. Sentence records are not indexed: keyword search ranks passages. It is written with every
 write to the collection, in the transaction of :class:`rag.store.tables.SearchTables`.
 """
 
@@ -144,6 +145,10 @@ class KeywordIndex:
             )
 
     # --- reading ----------------------------------------------------------------------------------
+
+    def query_terms(self, text: str, language: str | None = None) -> list[str]:
+        """The terms of a question as passages were indexed: :func:`rag.text.terms.terms`, whatever the language."""
+        return terms(text)
 
     def passage_count(self) -> int:
         """How many passages are indexed."""

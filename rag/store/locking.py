@@ -1,8 +1,8 @@
-"""One writer per index, and readers whose low-level failures come out in the user's words.
+"""One writer per index folder, and readers whose low-level failures come out in the user's words.
 
 Usage::
 
-    with ingest_lock(settings): ...          # a second writer gets IndexBusyError at once
+    with ingest_lock(settings): ...          # a second writer of this index folder gets IndexBusyError at once
     with reading(settings): hits = store.vectors.similarity_search("query: ...")  # IndexUnreadableError
 
 A damaged vector index file is sometimes only noticed by the first search, not when opening: every
@@ -21,12 +21,13 @@ import httpx
 
 from rag.settings import Settings
 from rag.store.chroma import server_unreachable
-from rag.store.errors import UNREADABLE, IndexBusyError, StoreError, unreadable_error
+from rag.store.errors import UNREADABLE, IndexBusyError, StoreError, record_db_unreachable, unreadable_error
 
 
 @contextmanager
 def reading(settings: Settings) -> Iterator[None]:
-    """Turn Chroma's and SQLite's low-level errors inside the block into :class:`IndexUnreadableError`.
+    """Turn Chroma's, SQLite's and PostgreSQL's low-level errors inside the block into :class:`StoreError` s:
+    :class:`IndexUnreadableError`, or the server that is down.
 
     Usage: ``with reading(settings): hits = store.vectors.similarity_search(...)``
 
@@ -36,12 +37,17 @@ def reading(settings: Settings) -> Iterator[None]:
         yield
     except StoreError:
         raise
-    except UNREADABLE as exc:
-        if settings.chroma_host:  # the server's files are the server's business, not a local rebuild's
+    except Exception as exc:
+        down = record_db_unreachable(settings, exc)
+        if down is not None:  # checked first: PostgreSQL's files are not ours to rebuild
+            raise down from exc
+        if isinstance(exc, UNREADABLE):
+            if settings.chroma_host:  # the server's files are the server's business, not a local rebuild's
+                raise server_unreachable(settings, exc) from exc
+            raise unreadable_error(settings, exc) from exc
+        if isinstance(exc, (httpx.TransportError, ConnectionError)):
             raise server_unreachable(settings, exc) from exc
-        raise unreadable_error(settings, exc) from exc
-    except (httpx.TransportError, ConnectionError) as exc:
-        raise server_unreachable(settings, exc) from exc
+        raise
 
 
 @contextmanager

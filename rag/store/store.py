@@ -23,17 +23,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import chromadb
-from langchain_classic.indexes import SQLRecordManager
 from langchain_core.embeddings import Embeddings
 
 from rag.settings import Settings
 from rag.store.catalogue import Catalogue
-from rag.store.chroma import IndexedChroma, chroma_dir, collection_names, forget_clients, open_client, server_url
+from rag.store.chroma import IndexedChroma, chroma_dir, collection_names, forget_clients, open_client
 from rag.store.errors import UNREADABLE, IndexMissingError, IndexUnreadableError, StoreError, unreadable_error
 from rag.store.keywords import KeywordIndex
 from rag.store.locking import reading
 from rag.store.marker import generation
 from rag.store.metadata import DIM_KEY, check_metadata, collection_metadata, dimension
+from rag.store.records import Records, open_records
 from rag.store.tables import SearchTables
 from rag.text.sentences import SENTENCE
 
@@ -51,7 +51,7 @@ class Store:
     keyword index and catalogue beside the record manager."""
 
     vectors: IndexedChroma
-    records: SQLRecordManager
+    records: Records
     settings: Settings
     embeddings: Embeddings
     generation: str
@@ -131,26 +131,6 @@ class Store:
         return open_store(self.settings, self.embeddings)
 
 
-def open_records(settings: Settings) -> SQLRecordManager:
-    """The record manager: which chunk hashes are in the collection, per source article.
-
-    Usage: ``open_records(settings).list_keys(group_ids=["/corpus/a.txt"])``
-    """
-    if settings.record_db_url:
-        # Shared by every machine that uses one Chroma server, so none re-embeds the chunks another
-        # already wrote, and all search one keyword index (it lives in this database too).
-        db_url = settings.record_db_url
-    else:
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
-        db_url = f"sqlite:///{(settings.index_dir / 'records.sqlite').resolve()}"
-    # Readers and a writer share the file; wait for a lock instead of failing at once.
-    engine_kwargs = {"connect_args": {"timeout": 60}} if db_url.startswith("sqlite") else {}
-    namespace = f"chroma/{server_url(settings) if settings.chroma_host else 'local'}/{settings.collection}"
-    records = SQLRecordManager(namespace=namespace, db_url=db_url, engine_kwargs=engine_kwargs)
-    records.create_schema()
-    return records
-
-
 def open_store(settings: Settings, embeddings: Embeddings, *, create: bool = False) -> Store:
     """Open the index for these settings; with ``create`` make it if it does not exist yet.
 
@@ -177,30 +157,36 @@ def _open_store(settings: Settings, embeddings: Embeddings, create: bool) -> Sto
             f"No index yet in {settings.index_dir}: run `newsqa ingest` first "
             f"(it ingests {settings.corpus_dir}/ by default)."
         )
-    if exists:
-        check_metadata(settings, client.get_collection(settings.collection).metadata or {}, embeddings)
     records = open_records(settings)
     tables = SearchTables.open(records)
+    if not exists:
+        # Under the write lock, asked again: an ingestion on another machine may have made the
+        # collection since, and its records must not be cleared below.
+        with records.lock:
+            exists = settings.collection in collection_names(client)
+            if not exists:
+                IndexedChroma(
+                    tables,
+                    records,
+                    client=client,
+                    collection_name=settings.collection,
+                    embedding_function=embeddings,
+                    collection_metadata=collection_metadata(settings, embeddings),
+                    collection_configuration={"hnsw": {"space": "cosine"}},
+                )
+                # Records without their collection (the chroma folder was deleted or replaced) would make
+                # ingestion skip every chunk as "unchanged" and leave the new collection empty.
+                _clear_records(records)
     if exists:
-        vectors = IndexedChroma(
-            tables,
-            client=client,
-            collection_name=settings.collection,
-            embedding_function=embeddings,
-            create_collection_if_not_exists=False,
-        )
-    else:
-        vectors = IndexedChroma(
-            tables,
-            client=client,
-            collection_name=settings.collection,
-            embedding_function=embeddings,
-            collection_metadata=collection_metadata(settings, embeddings),
-            collection_configuration={"hnsw": {"space": "cosine"}},
-        )
-        # Records without their collection (the chroma folder was deleted or replaced) would make
-        # ingestion skip every chunk as "unchanged" and leave the new collection empty.
-        _clear_records(records)
+        check_metadata(settings, client.get_collection(settings.collection).metadata or {}, embeddings)
+    vectors = IndexedChroma(
+        tables,
+        records,
+        client=client,
+        collection_name=settings.collection,
+        embedding_function=embeddings,
+        create_collection_if_not_exists=False,
+    )
     store = Store(
         vectors=vectors, records=records, settings=settings, embeddings=embeddings, generation=generation(settings)
     )
@@ -216,7 +202,7 @@ def _open_store(settings: Settings, embeddings: Embeddings, create: bool) -> Sto
     return store
 
 
-def _clear_records(records: SQLRecordManager) -> None:
+def _clear_records(records: Records) -> None:
     while keys := records.list_keys(limit=10_000):
         records.delete_keys(keys)
     tables = SearchTables.open(records)

@@ -1,4 +1,4 @@
-"""The keyword index and the catalogue written together: one SQLite transaction per write to the collection.
+"""The keyword index and the catalogue written together: one transaction per write to the collection.
 
 Usage::
 
@@ -7,7 +7,9 @@ Usage::
     tables.add(ids, texts, metadatas)          # IndexedChroma does this with every write
     tables.delete(ids); tables.clear()
 
-Both live in the record manager's database (:class:`rag.store.database.Database`); a write changes
+Both live in the record manager's database (:class:`rag.store.database.Database`), SQLite or
+PostgreSQL, whose keyword index is :class:`rag.store.keywords.KeywordIndex` (FTS5) or
+:class:`rag.store.keywords_pg.PgKeywordIndex` (``tsvector``) behind one interface; a write changes
 the passages of the keyword index and the passage counts of the catalogue at once, so no reader ever
 sees one without the other. No process rebuilds them from a scan; an index made before they existed
 gets them filled once, when it is first opened.
@@ -15,16 +17,16 @@ gets them filled once, when it is first opened.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_classic.indexes import SQLRecordManager
 
-from rag.store.catalogue import Catalogue
+from rag.store.catalogue import Catalogue, Connection
 from rag.store.database import Database
 from rag.store.keywords import KeywordIndex, Row
+from rag.store.keywords_pg import PgKeywordIndex
 from rag.text.sentences import SENTENCE
 
 
@@ -32,14 +34,14 @@ from rag.text.sentences import SENTENCE
 class SearchTables:
     """The keyword index and the catalogue of one record-manager namespace."""
 
-    keywords: KeywordIndex
+    keywords: KeywordIndex | PgKeywordIndex
     catalogue: Catalogue
 
     @classmethod
     def open(cls, records: SQLRecordManager) -> SearchTables:
-        """Usage: ``SearchTables.open(open_records(settings))`` (a StoreError unless it is SQLite)"""
+        """Usage: ``SearchTables.open(open_records(settings))`` (a StoreError unless SQLite or PostgreSQL)"""
         db = Database.open(records)
-        return cls(KeywordIndex(db), Catalogue(db))
+        return cls(PgKeywordIndex(db) if db.postgres else KeywordIndex(db), Catalogue(db))
 
     @property
     def db(self) -> Database:
@@ -89,7 +91,7 @@ class SearchTables:
             self.keywords.clear(conn)
             self.catalogue.clear(conn)
 
-    def _write(self, conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
+    def _write(self, conn: Connection, rows: Sequence[Row]) -> None:
         replaced = self.keywords.write(conn, rows)
         latest = {str(meta.get("source", "")): meta for _, _, meta in rows}
         self.catalogue.write(conn, latest)

@@ -242,6 +242,22 @@ def test_obvious_questions_rank_their_article_first(tiny, tmp_path, lang):
     assert len(list(settings.eval_dir.iterdir())) == 1 and not settings.index_dir.exists()
 
 
+def test_the_evaluation_index_keeps_its_keyword_index_in_the_postgresql_database_named(tiny, postgres_url):
+    corpus, qa, _, settings = tiny
+    options = EvalOptions(qa=qa, corpus=corpus, lang="de", retrieval_only=True, record_db_url=postgres_url)
+    report = evaluate(options, settings, show_bar=False)
+    assert (report.metrics["hit@1"], report.metrics["hit@4"]) == (1.0, 1.0), report.metrics
+    import psycopg
+
+    with psycopg.connect(postgres_url.replace("+psycopg", "")) as conn:
+        tables = [name for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'kw%'")]
+        assert {name.rsplit("_", 1)[-1] for name in tables} == {"articles", "passages", "terms", "stats"}
+        catalogue = next(name for name in tables if name.endswith("_articles"))
+        assert conn.execute(f"SELECT count(*) FROM {catalogue}").fetchone()[0] == len(ARTICLES)
+    with pytest.raises(EvalSetupError, match="--record-db-url must be a sqlite"):
+        EvalOptions(qa=qa, corpus=corpus, record_db_url="mysql://db/eval")
+
+
 def one_language_line(qid: str, question: str, answers: list[str], doc: str, context: str, lang: str | None) -> str:
     row = {"id": qid, "question": question, "answers": answers, "context": context, "doc_file": doc}
     return json.dumps(row if lang is None else {**row, "lang": lang}, ensure_ascii=False)

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from rag.retrieval.catalog import list_articles
 from rag.retrieval.keyword import keyword_search
 from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
-from rag.store import ChromaServerError, open_store
+from rag.store import ChromaServerError, RecordDatabaseError, open_store
 from tests.conftest import CORPUS, ROOT
 
 ARTICLE = "nordkorea-soldaten-russland.txt"
@@ -98,29 +99,99 @@ def test_ingest_and_retrieve_through_a_chroma_server(chroma_server, tmp_path, mo
     assert ingest([CORPUS], settings, show_bar=False).added == 0
 
 
-def test_two_machines_sharing_the_record_database_do_not_embed_twice(chroma_server, tmp_path, model_dir):
-    records = f"sqlite:///{tmp_path / 'shared-records.sqlite'}"
-    one = server_settings(chroma_server, tmp_path / "machine-1", model_dir=model_dir, record_db_url=records)
-    two = server_settings(chroma_server, tmp_path / "machine-2", model_dir=model_dir, record_db_url=records)
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_records(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The record database every machine names: one SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared-records.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_two_machines_sharing_the_record_database_do_not_embed_twice(
+    chroma_server, shared_records, tmp_path, model_dir
+):
+    one = server_settings(chroma_server, tmp_path / "machine-1", model_dir=model_dir, record_db_url=shared_records)
+    two = server_settings(chroma_server, tmp_path / "machine-2", model_dir=model_dir, record_db_url=shared_records)
     assert ingest([CORPUS], one, show_bar=False).added > 0
     second = ingest([CORPUS], two, show_bar=False)
     assert second.added == 0 and second.unchanged == second.records
     assert open_store(two, get_embeddings(two)).count() == second.records
 
 
-def test_the_keyword_index_lives_in_the_shared_record_database(chroma_server, tmp_path, model_dir):
+def test_the_keyword_index_lives_in_the_shared_record_database(chroma_server, shared_records, tmp_path, model_dir):
     """With a Chroma server, every machine that names the same record database sees one keyword index."""
-    records = tmp_path / "shared-records.sqlite"
-    url = f"sqlite:///{records}"
-    writer = server_settings(chroma_server, tmp_path / "machine-1", model_dir=model_dir, record_db_url=url)
-    reader = server_settings(chroma_server, tmp_path / "machine-2", model_dir=model_dir, record_db_url=url)
+    writer = server_settings(chroma_server, tmp_path / "machine-1", model_dir=model_dir, record_db_url=shared_records)
+    reader = server_settings(chroma_server, tmp_path / "machine-2", model_dir=model_dir, record_db_url=shared_records)
     ingest([CORPUS], writer, show_bar=False)
     store = open_store(reader, get_embeddings(reader))  # machine 2 never ingested anything
-    hits = keyword_search(store, "Verteidigungsabkommen", 4)
+    hits = keyword_search(store, "Verteidigungsabkommen", 4, language="de")
     got = store.collection.get(ids=[key for key, _ in hits], include=["metadatas"])
     assert hits and {m["name"] for m in got["metadatas"]} == {ARTICLE}
     assert [a.name for a in list_articles(store)] == [ARTICLE]
     assert [p.name for p in tmp_path.glob("machine-*/*.sqlite")] == []  # nothing kept per machine
+
+
+FIRST_QUESTION = textwrap.dedent(
+    """
+    import json
+    from rag.models.embedding import get_embeddings
+    from rag.retrieval.keyword import keyword_search
+    from rag.retrieval.retrieving import Retriever
+    from rag.settings import Settings
+    from rag.store import open_store
+    settings = Settings()
+    store = open_store(settings, get_embeddings(settings))
+    passages = Retriever(store, 4).run("Wie viele nordkoreanische Soldaten sind in Russland?")
+    words = store.keywords.query_terms("Wie viele nordkoreanische Soldaten sind in Russland?")
+    print(json.dumps({"top": passages[0].name, "keywords": len(keyword_search(store, "Soldaten in Russland", 4)),
+                      "words": words}))
+    """
+)
+
+
+def test_a_new_process_s_first_retrieval_reads_the_postgresql_record_database(
+    chroma_server, postgres_url, tmp_path, model_dir
+):
+    ingest(
+        [CORPUS],
+        server_settings(chroma_server, tmp_path / "machine-1", model_dir=model_dir, record_db_url=postgres_url),
+    )
+    env = {
+        **os.environ,
+        "NEWSQA_CHROMA_HOST": "127.0.0.1",
+        "NEWSQA_CHROMA_PORT": str(chroma_server.port),
+        "NEWSQA_RECORD_DB_URL": postgres_url.replace("postgresql+psycopg://", "postgresql://"),  # as users write it
+        "NEWSQA_INDEX_DIR": str(tmp_path / "machine-2"),
+        "NEWSQA_MODEL_DIR": str(model_dir),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", FIRST_QUESTION], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout)
+    # German stemming by PostgreSQL's german configuration: "Soldaten" is "soldat", "viele" a stop word.
+    assert (
+        seen["top"] == ARTICLE and seen["keywords"] > 0 and "soldat" in seen["words"] and "viele" not in seen["words"]
+    )
+
+
+def test_a_record_database_that_is_down_is_reported_in_the_user_s_words(tmp_path, model_dir):
+    url = f"postgresql+psycopg://newsqa:secret@127.0.0.1:{free_port()}/news"
+    settings = Settings(index_dir=tmp_path / "local", model_dir=model_dir, record_db_url=url)
+    expected = "Cannot use the PostgreSQL record database postgresql+psycopg://newsqa:***@127.0.0.1"
+    with pytest.raises(RecordDatabaseError, match=expected.replace("+", r"\+").replace("*", r"\*")):
+        open_store(settings, get_embeddings(settings), create=True)
+    env = {**os.environ, "NEWSQA_RECORD_DB_URL": url, "NEWSQA_INDEX_DIR": str(tmp_path / "local")}
+    cli = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ingest", str(CORPUS)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr and "secret" not in cli.stderr, cli.stderr[-2000:]
+    assert cli.stderr.strip().startswith(f"newsqa: {expected}") and "NEWSQA_RECORD_DB_URL" in cli.stderr
 
 
 def test_a_server_outage_is_reported_clearly_and_newsqa_recovers(chroma_server, tmp_path, model_dir):

@@ -37,10 +37,14 @@ def found(store: Store, query: str, k: int = 4, sources: set[str] | None = None)
     return [by_id[key] for key, _ in hits]
 
 
-@pytest.fixture(scope="module")
-def news_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> tuple[Settings, Path]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def news_index(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model_dir: Path
+) -> tuple[Settings, Path]:
+    """The articles ingested once per record database: SQLite's FTS5 index, then PostgreSQL's."""
     root = tmp_path_factory.mktemp("keyword")
-    settings = Settings(index_dir=root / "index", model_dir=model_dir)
+    url = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else None
+    settings = Settings(index_dir=root / "index", model_dir=model_dir, record_db_url=url)
     news = write_corpus(root / "news", ARTICLES)
     assert ingest([news], settings, show_bar=False).articles == len(ARTICLES)
     return settings, news
@@ -69,6 +73,7 @@ def test_with_common_words_left_out_the_rare_words_find_and_all_words_rank(store
     exact = dict(keyword_search(store, question, 4))
     # A big index: the first pass may only read the rarest word's passages, then all words rank them.
     monkeypatch.setattr(keyword, "POSTING_BUDGET", 1)
+    monkeypatch.setattr(keyword, "PG_POSTING_BUDGET", 1)
     pruned = keyword_search(store, question, 4)
     assert found(store, question)[0] == "nordkorea.txt"
     assert [key for key, _ in pruned] == [key for key in exact if key in dict(pruned)]
