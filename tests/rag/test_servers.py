@@ -308,9 +308,9 @@ def test_answers_stream_from_the_llm_server_and_an_outage_is_reported(corpus_set
     from rag.models.llm import LLMServerError
 
     settings = corpus_settings.model_copy(update={"llm_base_url": llm_server, "llm_model": "qwen-test"})
-    events = list(build_answerer(settings).stream("Wie viele Soldaten wurden getötet oder verletzt?"))
+    events = list(build_answerer(settings).stream("Wie viele Soldaten hat Nordkorea nach Russland geschickt?"))
     assert sum(isinstance(e, Token) for e in events) > 1
-    assert "4.000" in events[-1].answer
+    assert "12.000" in events[-1].answer
 
     down = corpus_settings.model_copy(update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1"})
     with pytest.raises(LLMServerError, match="did not answer"):

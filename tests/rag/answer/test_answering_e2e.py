@@ -78,7 +78,7 @@ def test_the_whole_range_comes_back_in_german(answerer):
     strict=True,
     reason="Known regression of the cascade reader (docs/quality.md, issue 22): read alone, the paragraph that "
     "says 'rund 4.000 ... getötet oder verletzt' gets NOT FOUND from the 1.5B model for this English question "
-    "(it answers the German one). Without the counting refusal among its examples it answers, but then "
+    "(and some German phrasings of it). Without the counting refusal among its examples it answers, but then "
     "also answers 'How many tanks?' with the soldiers' number. Strict: fixing it makes this test fail.",
 )
 def test_a_qualified_number_keeps_its_qualifier_through_translation(answerer):
