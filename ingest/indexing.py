@@ -34,8 +34,8 @@ from sqlalchemy import text
 from tqdm import tqdm
 
 from ingest.chunking import chunk_article, sentence_documents
-from ingest.loading import Skipped, discover, load_file
-from ingest.manifest import ManifestWriter, Plan, forget, plan, recorded_files
+from ingest.loading import load_file
+from ingest.manifest import ManifestWriter, Plan, Survey, forget, survey
 from ingest.report import IngestReport
 from rag.models.embedding import get_embeddings, load_tokenizer
 from rag.settings import Settings
@@ -68,8 +68,13 @@ def ingest(
     rebuild: bool = False,
     progress: Progress | None = None,
     show_bar: bool = True,
+    look: Survey | None = None,
 ) -> IngestReport:
     """Bring the index in line with the articles under ``paths`` (files or folders).
+
+    ``look``: a :func:`ingest.manifest.survey` of the same paths taken just before (``newsqa ingest``
+    takes one to answer an unchanged folder without importing Chroma); used if the manifest and the
+    index are still as it saw them, so a big folder is not listed twice.
 
     Raises :class:`rag.store.StoreError` subclasses for index problems the user must act on
     (another ingestion running, index built with another model, index files damaged) and
@@ -80,14 +85,15 @@ def ingest(
     missing = [str(p) for p in roots if not p.exists()]
     if missing and len(missing) == len(roots):
         raise FileNotFoundError(f"No such file or folder: {', '.join(missing)}")
-    unread: list[Skipped] = []
-    files, skipped = discover(roots, unread)
-    report = IngestReport(files=len(files), skipped=list(skipped), unread=unread)
 
     with ingest_lock(settings), reading(settings):
-        # Planned under the lock: no other writer can change the index between the plan and the writes.
-        work = plan(files, None if rebuild else recorded_files(settings, roots))
-        work.count_unchanged(report)
+        # Planned under the lock (or checked there to still hold): no other writer can change the
+        # index between the plan and the writes.
+        if rebuild or look is None or look.roots != roots or not look.still_valid(settings):
+            look = survey(roots, settings, rebuild=rebuild)
+        started = min(started, look.started)
+        report = look.report()
+        work = look.work
         manifest = ManifestWriter(settings, roots, work.unchanged)
         if work.recorded:
             if work.pending:

@@ -145,7 +145,7 @@ class Plan:
     @property
     def pending(self) -> list[str]:
         """Every file this ingestion will touch (absolute paths)."""
-        return [os.path.abspath(p) for p in self.todo] + self.removed
+        return [_key(p) for p in self.todo] + self.removed
 
     def count_unchanged(self, report: IngestReport) -> None:
         """Add the unchanged files' articles and chunks to ``report`` as unchanged records."""
@@ -156,25 +156,99 @@ class Plan:
             report.unchanged += entry[4] + entry[5]
 
 
-def plan(files: Sequence[Path], recorded: Mapping[str, Sequence] | None) -> Plan:
+def plan(
+    files: Sequence[Path], recorded: Mapping[str, Sequence] | None, stats: Mapping[str, os.stat_result] | None = None
+) -> Plan:
     """Sort ``files`` (from :func:`ingest.loading.discover`) into unchanged, new or changed, and removed.
+
+    ``stats``: the files' stat results that ``discover`` took (others are stat'ed here).
 
     Usage: ``work = plan(files, recorded_files(settings, roots)); work.todo, work.removed``
     """
     if recorded is None:
         return Plan(todo=list(files))
     work = Plan(recorded=True)
+    present = set()
     for path in files:
-        key = os.path.abspath(path)
+        key = _key(path)
+        present.add(key)
         entry = recorded.get(key)
-        current = _current(path, entry) if entry else None
+        current = _current(path, entry, stats.get(key) if stats else None) if entry else None
         if current is None:
             work.todo.append(path)
         else:
             work.unchanged[key] = current
-    present = {os.path.abspath(p) for p in files}
     work.removed = sorted(key for key in recorded if key not in present)
     return work
+
+
+def _key(path: Path) -> str:
+    # The walked files of absolute roots are absolute and normalised already: abspath only for others.
+    key = os.fspath(path)
+    return key if os.path.isabs(key) else os.path.abspath(key)
+
+
+@dataclass
+class Survey:
+    """One look at the paths: the article files found there, and the plan against the manifest.
+
+    Usage::
+
+        look = survey([Path("corpus")], settings)
+        look.unchanged_report()            # the report when nothing changed, else None
+        ingest([Path("corpus")], settings, look=look)   # reuses it if the manifest is still the same
+    """
+
+    roots: list[Path]
+    files: list[Path]
+    skipped: list[Skipped]
+    unread: list[Skipped]
+    work: Plan
+    #: What the plan was made against: the manifest file's identity and the index generation.
+    basis: tuple
+    started: float
+
+    def report(self) -> IngestReport:
+        """A report with the files found and the unchanged files' articles and chunks counted."""
+        report = IngestReport(files=len(self.files), skipped=list(self.skipped), unread=list(self.unread))
+        self.work.count_unchanged(report)
+        return report
+
+    def unchanged_report(self) -> IngestReport | None:
+        """The report of an ingestion that would change nothing, or ``None`` if it must really run."""
+        if not self.work.recorded or self.skipped or self.work.todo or self.work.removed:
+            return None
+        report = self.report()
+        report.seconds = time.perf_counter() - self.started
+        return report
+
+    def still_valid(self, settings: Settings) -> bool:
+        """Whether no ingestion wrote the index or the manifest since (call it under the writer lock)."""
+        return _basis(settings) == self.basis
+
+
+def _basis(settings: Settings) -> tuple:
+    try:
+        status = manifest_path(settings).stat()
+        manifest = (status.st_ino, status.st_size, status.st_mtime_ns)
+    except OSError:
+        manifest = None
+    return manifest, _generation(settings)
+
+
+def survey(paths: Sequence[Path], settings: Settings, *, rebuild: bool = False) -> Survey:
+    """Find the article files under ``paths`` and plan against the manifest (no plan with ``rebuild``).
+
+    Usage: ``look = survey([Path("corpus")], settings); look.work.todo``
+    """
+    started = time.perf_counter()
+    roots = [Path(os.path.abspath(p)) for p in paths]
+    basis = _basis(settings)  # before reading: a manifest written after it makes the survey stale
+    recorded = None if rebuild else recorded_files(settings, roots)
+    unread: list[Skipped] = []
+    stats: dict[str, os.stat_result] = {}
+    files, skipped = discover(roots, unread, stats)
+    return Survey(roots, files, skipped, unread, plan(files, recorded, stats), basis, started)
 
 
 def unchanged_report(paths: Sequence[Path], settings: Settings) -> IngestReport | None:
@@ -182,26 +256,13 @@ def unchanged_report(paths: Sequence[Path], settings: Settings) -> IngestReport 
 
     Usage: ``report = unchanged_report([Path("corpus")], settings) or ingest([Path("corpus")], settings)``
     """
-    started = time.perf_counter()
-    roots = [Path(os.path.abspath(p)) for p in paths]
-    recorded = recorded_files(settings, roots)
-    if recorded is None:
-        return None
-    unread: list[Skipped] = []
-    files, skipped = discover(roots, unread)
-    work = plan(files, recorded)
-    if skipped or work.todo or work.removed:
-        return None
-    report = IngestReport(files=len(files), unread=unread)
-    work.count_unchanged(report)
-    report.seconds = time.perf_counter() - started
-    return report
+    return survey(paths, settings).unchanged_report()
 
 
-def _current(path: Path, recorded: Sequence) -> FileEntry | None:
+def _current(path: Path, recorded: Sequence, stat: os.stat_result | None = None) -> FileEntry | None:
     """The file's entry if its content is as recorded (with its current time), else ``None``."""
     try:
-        stat = path.stat()
+        stat = stat or path.stat()
     except OSError:
         return None
     size, mtime_ns, sha256 = recorded[0], recorded[1], recorded[2]

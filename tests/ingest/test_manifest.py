@@ -14,7 +14,7 @@ import pytest
 import ingest.indexing as indexing
 from ingest.indexing import ingest
 from ingest.loading import discover, load_file
-from ingest.manifest import PENDING, ManifestWriter, fingerprint, plan, recorded_files, unchanged_report
+from ingest.manifest import PENDING, ManifestWriter, fingerprint, plan, recorded_files, survey, unchanged_report
 from rag.models.embedding import get_embeddings
 from rag.retrieval.catalog import list_articles
 from rag.retrieval.keyword import keyword_search
@@ -239,3 +239,16 @@ def test_every_setting_that_changes_a_vector_or_chunk_changes_the_fingerprint(na
     other = settings.model_copy(update={name: OTHER_INDEX_VALUES[name]})
     assert fingerprint(other) != fingerprint(settings)
     assert fingerprint(settings.model_copy(update={"top_k": 9})) == fingerprint(settings)  # answering only
+
+
+def test_a_survey_taken_before_another_ingestion_wrote_is_taken_again(settings, tmp_path):
+    news = corpus(tmp_path / "news")
+    ingest([news], settings, show_bar=False)
+    (news / "linz.txt").write_text("Linz\nDie Donau trat über die Ufer.", encoding="utf-8")
+    stale = survey([news], settings)
+    assert [p.name for p in stale.work.todo] == ["linz.txt"]
+    ingest([news], settings, show_bar=False)  # another ingestion, after the survey
+    (news / "linz.txt").unlink()
+    report = ingest([news], settings, show_bar=False, look=stale)
+    assert not report.skipped and report.deleted >= 1  # linz.txt is gone, not "missing"
+    assert passages_found(settings, "Donau") == set()
