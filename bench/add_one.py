@@ -2,7 +2,7 @@
 against a baseline checkout, in one run.
 
     .venv/bin/python bench/add_one.py [--baseline ../main] [--news] [--small 100000] [--rounds 3]
-                                      [--dir /tmp/newsqa-add-one] [--small-baseline-up-to 10000]
+                                      [--dir /tmp/newsqa-add-one] [--small-baseline-rounds 1]
 
 Two folders (made in ``--dir`` and reused from there by a later run):
 
@@ -56,12 +56,15 @@ def small_folder(work: Path, count: int, sentences: list[str]) -> Path:
     """``count`` small articles, 1,000 to a subfolder (a title and two sentences each)."""
     folder = work / f"small-{count}"
     if not folder.exists():
+        partial = work / f"small-{count}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
         rng = random.Random(count)
         for number in range(count):
-            sub = folder / f"{number // 1000:03d}"
+            sub = partial / f"{number // 1000:03d}"
             sub.mkdir(parents=True, exist_ok=True)
             text = f"Meldung {number}\n{rng.choice(sentences)} {rng.choice(sentences)}\n"
             (sub / f"meldung-{number:06d}.txt").write_text(text, encoding="utf-8")
+        partial.rename(folder)
     return folder
 
 
@@ -106,13 +109,17 @@ def ingest_command(code: Path, folder: Path, settings: Settings) -> tuple[float,
     return seconds, run.stderr.strip().splitlines()[-1]
 
 
-def measure(folder: Path, index: Path, codes: dict[str, Path], rounds: int, question: str) -> dict[str, dict]:
-    """Add one article ``rounds`` times per checkout (in turns, from the same snapshot); medians."""
+def measure(
+    folder: Path, index: Path, codes: dict[str, Path], rounds: dict[str, int], question: str
+) -> dict[str, dict]:
+    """Add one article ``rounds[name]`` times per checkout (in turns, from the same snapshot); medians."""
     settings = Settings(index_dir=index)
     article = sorted(NEWS_DIR.glob("*.txt"))[7]
     runs: dict[str, list[dict]] = {name: [] for name in codes}
-    for round_ in range(rounds):
+    for round_ in range(max(rounds.values())):
         for name, code in codes.items():
+            if round_ >= rounds[name]:
+                continue
             restore(index)
             added = folder / NEW_ARTICLE.format(round=round_)
             shutil.copy(article, added)
@@ -138,7 +145,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another newsqa checkout to measure in the same run")
     parser.add_argument("--news", action="store_true", help="the 1,028 news articles")
     parser.add_argument("--small", type=int, default=0, help="a folder of this many small files")
-    parser.add_argument("--small-baseline-up-to", type=int, default=10_000, help="skip the baseline above")
+    parser.add_argument("--small-baseline-rounds", type=int, default=1, help="the baseline's rounds on small files")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/newsqa-add-one"))
     args = parser.parse_args()
@@ -152,13 +159,14 @@ def main() -> None:
         folder = news_folder(args.dir)
         built = build(folder, args.dir / "index-news", stand_in=False)
         result["news"] = {"files": 1028, "build_s": round(built, 1)}
-        result["news"] |= measure(folder, args.dir / "index-news", codes, args.rounds, question)
+        rounds = dict.fromkeys(codes, args.rounds)
+        result["news"] |= measure(folder, args.dir / "index-news", codes, rounds, question)
     if args.small:
         folder = small_folder(args.dir, args.small, news_sentences())
         built = build(folder, args.dir / f"index-small-{args.small}", stand_in=True)
-        small_codes = codes if args.small <= args.small_baseline_up_to else {"this checkout": ROOT}
+        rounds = {name: args.rounds if code == ROOT else args.small_baseline_rounds for name, code in codes.items()}
         result["small"] = {"files": args.small, "build_s": round(built, 1)}
-        result["small"] |= measure(folder, args.dir / f"index-small-{args.small}", small_codes, args.rounds, question)
+        result["small"] |= measure(folder, args.dir / f"index-small-{args.small}", codes, rounds, question)
     for folder, rows in result.items():
         print(f"\n{folder}: {rows['files']:,} files")
         for name, row in rows.items():
