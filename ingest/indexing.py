@@ -153,7 +153,7 @@ def _write(
                     file_chunks += len(chunks)
                     file_sentences += len(sentences)
                     yield chunks + sentences
-                if bad:
+                if bad or stamp is None:
                     manifest.retry(path)  # reported again, and read again, on the next run
                 else:
                     manifest.add(path, stamp, len(loaded), file_chunks, file_sentences)
