@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))  # run as `python bench/x.py` from a checkout
 from langchain_core.documents import Document  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+#: The shared data sets: ``../shared/data`` beside the checkout, or ``NEWSQA_BENCH_DATA`` (a worktree elsewhere).
+SHARED = Path(os.environ.get("NEWSQA_BENCH_DATA") or ROOT.parent / "shared" / "data")
 NEWS_DIR = SHARED / "news-10kgnad"
 XQUAD_CORPUS = SHARED / "xquad" / "corpus"
 XQUAD_DEV = SHARED / "xquad" / "dev.jsonl"

@@ -17,7 +17,10 @@ either. An ingestion killed at any point leaves a state that the next run comple
 
 What the indexing API does not do is notice articles that are *gone*: ``incremental`` never looks at
 sources it is not given, and ``full`` would delete the articles of every other folder. So after
-indexing we sweep, per ingested folder, the sources that no longer exist there.
+indexing we delete them ourselves: with the manifest's plan (:func:`ingest.manifest.plan`), only the
+new and changed files are read at all, and the articles of removed files, and those a changed file no
+longer yields, are deleted by their source; without one (first run, other settings, a Chroma server)
+every file is read and we sweep, per ingested folder, the sources that no longer exist there.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from sqlalchemy import text
 from tqdm import tqdm
 
 from ingest.chunking import chunk_article, sentence_documents
-from ingest.loading import Skipped, discover, load_file
-from ingest.manifest import ManifestWriter, forget
+from ingest.loading import load_file
+from ingest.manifest import ManifestWriter, Plan, Survey, forget, survey
 from ingest.report import IngestReport
 from rag.models.embedding import get_embeddings, load_tokenizer
 from rag.settings import Settings
@@ -67,8 +70,13 @@ def ingest(
     rebuild: bool = False,
     progress: Progress | None = None,
     show_bar: bool = True,
+    look: Survey | None = None,
 ) -> IngestReport:
     """Bring the index in line with the articles under ``paths`` (files or folders).
+
+    ``look``: a :func:`ingest.manifest.survey` of the same paths taken just before (``newsqa ingest``
+    takes one to answer an unchanged folder without importing Chroma); used if the manifest and the
+    index are still as it saw them, so a big folder is not listed twice.
 
     Raises :class:`rag.store.StoreError` subclasses for index problems the user must act on
     (another ingestion running, index built with another model, index files damaged) and
@@ -79,63 +87,94 @@ def ingest(
     missing = [str(p) for p in roots if not p.exists()]
     if missing and len(missing) == len(roots):
         raise FileNotFoundError(f"No such file or folder: {', '.join(missing)}")
-    unread: list[Skipped] = []
-    files, skipped = discover(roots, unread)
-    report = IngestReport(files=len(files), skipped=list(skipped), unread=unread)
 
     with ingest_lock(settings), reading(settings):
-        # Dropped before anything is written: a run that dies half-way must not leave a manifest
-        # that calls the index up to date.
-        forget(settings)
-        manifest = ManifestWriter(settings, roots)
+        # Planned under the lock (or checked there to still hold): no other writer can change the
+        # index between the plan and the writes.
+        if rebuild or look is None or look.roots != roots or not look.still_valid(settings):
+            look = survey(roots, settings, rebuild=rebuild)
+        started = min(started, look.started)
+        report = look.report()
+        work = look.work
+        manifest = ManifestWriter(settings, roots, work.unchanged)
+        if work.recorded:
+            if work.pending:
+                manifest.begin(work.pending)
+        else:
+            # Dropped before anything is written: a run that dies half-way must not leave a manifest
+            # that calls the index up to date (and without a plan it cannot name what it touched).
+            forget(settings)
         if rebuild:
             delete_index(settings)
-        # No store.preload() here: a process that ingests and later searches would hold a vector index
-        # read before another process's ingestion (tests/rag/test_store.py); only readers preload.
-        store = open_store(settings, get_embeddings(settings), create=True)
-        count_tokens = token_counter(settings)
-        produced: set[str] = set()
-        clean_files: set[str] = set()
-
-        def articles() -> Iterator[list[Document]]:
-            bar = tqdm(total=len(files), unit="file", desc="Ingesting", disable=not show_bar, leave=False)
-            with bar:
-                for done, path in enumerate(files, start=1):
-                    stamp = manifest.stamp(path)
-                    loaded, bad = load_file(path)
-                    report.skipped.extend(bad)
-                    if not bad:
-                        clean_files.add(os.path.abspath(path))
-                    file_chunks = file_sentences = 0
-                    for article in loaded:
-                        report.articles += 1
-                        produced.add(article.source)
-                        chunks = chunk_article(article, count_tokens, settings)
-                        sentences = sentence_documents(article, chunks) if settings.sentence_vectors else []
-                        report.chunks += len(chunks)
-                        report.sentences += len(sentences)
-                        file_chunks += len(chunks)
-                        file_sentences += len(sentences)
-                        yield chunks + sentences
-                    manifest.add(path, stamp, len(loaded), file_chunks, file_sentences)
-                    bar.update(1)
-                    if progress:
-                        progress(done, len(files), path.name)
-
-        for batch in _whole_article_batches(articles(), EMBED_BATCH):
-            added, unchanged, deleted = index_articles(store, batch)
-            report.added += added
-            report.unchanged += unchanged
-            report.deleted += deleted
-        present = {os.path.abspath(p) for p in files}
-        report.deleted += sweep_gone(store, roots, present, clean_files, produced)
+        if work.todo or work.removed or not work.recorded:
+            _write(work, roots, settings, report, manifest, progress, show_bar)
         if rebuild or report.added or report.deleted:
             mark_changed(settings)
-        if not report.skipped:  # skipped files must be reported (and retried) on every run
-            manifest.save()
+        manifest.save()
 
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write(
+    work: Plan,
+    roots: Sequence[Path],
+    settings: Settings,
+    report: IngestReport,
+    manifest: ManifestWriter,
+    progress: Progress | None,
+    show_bar: bool,
+) -> None:
+    """Load, chunk and index ``work.todo``, then delete what is gone (the part of :func:`ingest` that
+    opens the store: a run with nothing to read or delete never loads Chroma or the tokenizer)."""
+    # No store.preload() here: a process that ingests and later searches would hold a vector index
+    # read before another process's ingestion (tests/rag/test_store.py); only readers preload.
+    store = open_store(settings, get_embeddings(settings), create=True)
+    count_tokens = token_counter(settings)
+    produced: set[str] = set()
+    clean_files: set[str] = set()
+    files = work.todo
+
+    def articles() -> Iterator[list[Document]]:
+        bar = tqdm(total=len(files), unit="file", desc="Ingesting", disable=not show_bar, leave=False)
+        with bar:
+            for done, path in enumerate(files, start=1):
+                stamp = manifest.stamp(path)
+                loaded, bad = load_file(path)
+                report.skipped.extend(bad)
+                if not bad:
+                    clean_files.add(os.path.abspath(path))
+                file_chunks = file_sentences = 0
+                for article in loaded:
+                    report.articles += 1
+                    produced.add(article.source)
+                    chunks = chunk_article(article, count_tokens, settings)
+                    sentences = sentence_documents(article, chunks) if settings.sentence_vectors else []
+                    report.chunks += len(chunks)
+                    report.sentences += len(sentences)
+                    file_chunks += len(chunks)
+                    file_sentences += len(sentences)
+                    yield chunks + sentences
+                if bad or stamp is None:
+                    manifest.retry(path)  # reported again, and read again, on the next run
+                else:
+                    manifest.add(path, stamp, len(loaded), file_chunks, file_sentences)
+                bar.update(1)
+                if progress:
+                    progress(done, len(files), path.name)
+
+    for batch in _whole_article_batches(articles(), EMBED_BATCH):
+        added, unchanged, deleted = index_articles(store, batch)
+        report.added += added
+        report.unchanged += unchanged
+        report.deleted += deleted
+    if work.recorded:
+        # Every article under the paths came from a recorded file: only the files read or removed
+        # now can have lost articles.
+        report.deleted += delete_gone(store, [*clean_files, *work.removed], produced)
+    else:
+        present = {os.path.abspath(p) for p in files}
+        report.deleted += sweep_gone(store, roots, present, clean_files, produced)
 
 
 def index_articles(store: Store, chunks: list[Document]) -> tuple[int, int, int]:
@@ -207,6 +246,34 @@ def delete_sources(store: Store, sources: Sequence[str]) -> int:
             store.vectors.delete(ids=keys)  # with their records
             deleted += len(keys)
     return deleted
+
+
+def sources_of_files(store: Store, paths: Sequence[str]) -> set[str]:
+    """The articles of these files in the catalogue or the record manager (``.jsonl`` ones as ``file#…``).
+
+    Usage: ``sources_of_files(store, ["/corpus/a.txt"])  # {"/corpus/a.txt"}``
+    """
+    found = set(store.catalogue.sources_under(list(paths)))
+    query = text(
+        "SELECT DISTINCT group_id FROM upsertion_record WHERE namespace = :ns "
+        "AND (group_id = :path OR (group_id > :low AND group_id < :high))"
+    )
+    with store.records.engine.connect() as conn:
+        for path in paths:
+            params = {"ns": store.records.namespace, "path": path, "low": path + "#", "high": path + "$"}
+            found.update(row[0] for row in conn.execute(query, params))
+    wanted = set(paths)
+    return {source for source in found if _file_of(source) in wanted}
+
+
+def delete_gone(store: Store, paths: Sequence[str], produced: set[str]) -> int:
+    """Delete the articles of these files (read cleanly now, or removed) that this run did not produce.
+
+    Usage: ``deleted = delete_gone(store, ["/corpus/old.txt"], produced=set())``
+    """
+    if not paths:
+        return 0
+    return delete_sources(store, sorted(sources_of_files(store, paths) - produced))
 
 
 def sweep_gone(

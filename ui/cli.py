@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from rag.settings import BUILTIN_EMBEDDING_MODEL, Settings, get_settings, offline_environment
 
 if TYPE_CHECKING:
+    from ingest.manifest import Survey
     from ingest.report import IngestReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
@@ -140,10 +141,10 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool) -> int:
+def run_ingest(paths: list[Path], settings: Settings, rebuild: bool, quiet: bool, look: Survey | None = None) -> int:
     from ingest.indexing import ingest
 
-    report = ingest(paths or [settings.corpus_dir], settings, rebuild=rebuild, show_bar=not quiet)
+    report = ingest(paths or [settings.corpus_dir], settings, rebuild=rebuild, show_bar=not quiet, look=look)
     return print_report(report)
 
 
@@ -289,12 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
     settings = get_settings()
+    look = None
     if args.command == "ingest" and not args.rebuild:
-        from ingest.manifest import unchanged_report
+        from ingest.manifest import survey
 
         # Checked before torch, Chroma or the tokenizer are imported: an unchanged corpus takes a
-        # fraction of a second instead of the seconds those imports alone cost.
-        report = unchanged_report(args.paths or [settings.corpus_dir], settings)
+        # fraction of a second instead of the seconds those imports alone cost; otherwise ingestion
+        # reuses this look at the files (a big folder is listed once).
+        look = survey(args.paths or [settings.corpus_dir], settings)
+        report = look.unchanged_report()
         if report is not None:
             return print_report(report)
     from evaluation.dataset import QAFileError
@@ -305,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "ingest":
-            return run_ingest(args.paths, settings, args.rebuild, args.quiet)
+            return run_ingest(args.paths, settings, args.rebuild, args.quiet, look)
         if args.command == "ask":
             return run_ask(args.question, settings, args.json)
         if args.command == "chat":

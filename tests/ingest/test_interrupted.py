@@ -239,6 +239,13 @@ def test_a_killed_reingestion_of_changed_articles_ends_like_a_clean_one(news, tm
     rng = random.Random(SEED)
     for path in sorted(changed.glob("*.txt"))[::3]:
         path.write_text(news_article(rng.randrange(1000, 2000), rng), encoding="utf-8")
+    # And a few removed and a few new: the victim's run reads only the changed and new files (the
+    # manifest's plan) and deletes the removed ones' chunks; killed anywhere in that, the next run
+    # must still end like a clean one.
+    for path in sorted(changed.glob("*.txt"))[1::20]:
+        path.unlink()
+    for number in range(ARTICLES, ARTICLES + 3):
+        (changed / f"artikel-{number:03d}.txt").write_text(news_article(number, rng), encoding="utf-8")
     ingest([changed], clean, show_bar=False)
     reference = index_state(clean)
 
@@ -250,3 +257,5 @@ def test_a_killed_reingestion_of_changed_articles_ends_like_a_clean_one(news, tm
     assert state == reference, (
         f"{'; '.join(story)}: {len(reference - state)} chunks missing, {len(state - reference)} extra"
     )
+    again = ingest([changed], victim, show_bar=False)
+    assert (again.added, again.deleted, again.unchanged) == (0, 0, len(reference)), "; ".join(story)
