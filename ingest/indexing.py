@@ -7,8 +7,9 @@ Usage::
 
 Built on LangChain's indexing API: every chunk gets a content-hash id (sha256 of text and metadata),
 the record manager remembers which hashes each article produced (written with the chunks, in one
-short locked write per batch after the batch is embedded: ingestions on several machines sharing a
-PostgreSQL record database embed at once, see :mod:`rag.store.records`), and after each group of whole
+short locked write per batch after the batch is embedded, on a background thread while the next batch
+is encoded: ingestions on several machines sharing a PostgreSQL record database embed at once, see
+:mod:`rag.store.records` and :mod:`rag.store.writer`), and after each group of whole
 articles the chunks those articles no longer produce are deleted (what ``cleanup="incremental"`` does,
 but once per group instead of once per embedding batch, see :func:`index_articles`). Duplicate
 policy: a chunk whose hash is already recorded is skipped, never embedded twice; Chroma upserts by id,
@@ -163,11 +164,14 @@ def _write(
                 if progress:
                     progress(done, len(files), path.name)
 
-    for batch in _whole_article_batches(articles(), EMBED_BATCH):
-        added, unchanged, deleted = index_articles(store, batch)
-        report.added += added
-        report.unchanged += unchanged
-        report.deleted += deleted
+    # Each batch's write runs while the next is encoded; all are done (or their error raised) when
+    # the block ends, before anything is deleted below, the manifest is saved or the lock released.
+    with store.vectors.writing_behind():
+        for batch in _whole_article_batches(articles(), EMBED_BATCH):
+            added, unchanged, deleted = index_articles(store, batch)
+            report.added += added
+            report.unchanged += unchanged
+            report.deleted += deleted
     if work.recorded:
         # Every article under the paths came from a recorded file: only the files read or removed
         # now can have lost articles.
@@ -198,7 +202,9 @@ def index_articles(store: Store, chunks: list[Document]) -> tuple[int, int, int]
     )
     sources = sorted({str(chunk.metadata["source"]) for chunk in chunks})
     deleted = 0
-    # Every chunk written or confirmed above was stamped at `started` or later; older ones are gone.
+    # Every chunk confirmed above was stamped at `started` or later, and every chunk written is, even while
+    # its write still waits behind (writing_behind: not recorded yet, never listed here); older ones are
+    # gone. Deleting them waits for those writes first (IndexedChroma.delete).
     while stale := store.records.list_keys(group_ids=sources, before=started, limit=1000):
         store.vectors.delete(ids=stale)  # the vectors, their keyword and catalogue rows and their records
         deleted += len(stale)

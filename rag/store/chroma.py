@@ -5,6 +5,7 @@ Usage::
 
     client = open_client(settings)              # a server's when NEWSQA_CHROMA_HOST is set, else embedded
     vectors = IndexedChroma(tables, records, client=client, collection_name="newsqa", embedding_function=e)
+    with vectors.writing_behind(): ...          # each batch written while the next one is encoded
     forget_clients()                            # as a new process would: reopen the files next time
     raise server_unreachable(settings, exc)     # the server is down: a ChromaServerError saying so
 
@@ -13,13 +14,16 @@ takes the record manager's write lock (:class:`rag.store.database.WriteLock`) on
 itself, the Chroma upsert, the keyword index and catalogue rows and the records, in that order (a
 crash in between leaves chunks without records, which a re-run writes again). Deleting is the same
 write backwards. Ingestions on several machines sharing a PostgreSQL record database and a Chroma
-server so embed at once and take turns only for the writes.
+server so embed at once and take turns only for the writes. Inside
+:meth:`IndexedChroma.writing_behind` (what an ingestion does) that write runs on a background thread
+(:mod:`rag.store.writer`) while the next batch is encoded.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +36,7 @@ from langchain_chroma import Chroma
 from rag.settings import Settings
 from rag.store.errors import ChromaServerError, StoreError, unreadable_error
 from rag.store.tables import SearchTables
+from rag.store.writer import BackgroundWriter
 
 if TYPE_CHECKING:
     from rag.store.records import Records
@@ -48,6 +53,36 @@ class IndexedChroma(Chroma):
         super().__init__(**kwargs)
         self.tables = tables
         self.records = records
+        self.writer: BackgroundWriter | None = None
+
+    @contextmanager
+    def writing_behind(self) -> Iterator[None]:
+        """Inside the block, :meth:`add_texts` hands each batch's write to a background thread and returns,
+        so the caller encodes the next batch meanwhile; every write is done when the block ends.
+
+        Usage: ``with store.vectors.writing_behind(): index(...)``
+
+        A failed write's error is raised in the caller: by its next ``add_texts``, by :meth:`delete` or
+        :meth:`flush`, or at the end of the block. If the block fails, the writes still queued are dropped
+        (none of them recorded) and the block waits only for the one in progress: nothing is written from
+        here after the block, so the ingestion's lock is never released while a write still runs.
+        """
+        if self.writer is not None:
+            raise RuntimeError("writing_behind() is already active on this store")
+        writer = self.writer = BackgroundWriter()
+        try:
+            yield
+        except BaseException:
+            writer.close(cancel=True)
+            raise
+        finally:
+            self.writer = None
+        writer.close()
+
+    def flush(self) -> None:
+        """Wait for the writes handed to the background thread; raise the error of one that failed."""
+        if self.writer is not None:
+            self.writer.flush()
 
     def add_texts(
         self,
@@ -60,14 +95,21 @@ class IndexedChroma(Chroma):
         keys = [key or str(uuid.uuid4()) for key in ids] if ids else [str(uuid.uuid4()) for _ in texts]
         metas = list(metadatas or []) + [{}] * (len(texts) - len(metadatas or []))
         vectors = self.embeddings.embed_documents(texts)  # the slow part: outside the lock
+        if self.writer is None:
+            self._write(keys, texts, vectors, metas)
+        else:
+            self.writer.submit(lambda: self._write(keys, texts, vectors, metas))
+        return keys
+
+    def _write(self, keys: list[str], texts: list[str], vectors: list[list[float]], metas: list[dict]) -> None:
         with self.records.lock:
             # Chroma refuses an empty metadata dict; None is "no metadata".
             self._collection.upsert(ids=keys, embeddings=vectors, documents=texts, metadatas=[m or None for m in metas])
             self.tables.add(keys, texts, metas)
-            self.records.record(keys, [m.get("source") for m in metas])
-        return keys
+            self.records.record(keys, [m.get("source") for m in metas])  # last: recorded once all hold it
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
+        self.flush()  # a queued write may hold the same ids or the same articles' catalogue rows
         if not ids:
             super().delete(ids=ids, **kwargs)
             return

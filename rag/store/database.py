@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -153,7 +154,7 @@ class WriteLock:
     the holder dies (a killed ingestion never leaves it held; a machine that vanishes, within about two
     minutes of TCP keepalives). On SQLite nothing: the index folder's
     :func:`rag.store.locking.ingest_lock` already lets one ingestion at a time write to its database.
-    Not re-entrant.
+    Not re-entrant; threads of one process take turns like machines (each holds it on its own session).
     """
 
     def __init__(self, engine: sqlalchemy.Engine, name: str) -> None:
@@ -164,7 +165,9 @@ class WriteLock:
         """
         self.engine = engine
         self.key = lock_key(name)
-        self.connection: sqlalchemy.Connection | None = None
+        # Per thread: an ingestion's background writer (rag.store.writer) and its main thread, which
+        # refreshes records, may both wait for the lock.
+        self.held = threading.local()
 
     @property
     def shared(self) -> bool:
@@ -188,11 +191,11 @@ class WriteLock:
             except BaseException:
                 conn.close()
                 raise
-            self.connection = conn
+            self.held.connection = conn
         return self
 
     def __exit__(self, *exc: object) -> None:
-        conn, self.connection = self.connection, None
+        conn, self.held.connection = getattr(self.held, "connection", None), None
         if conn is not None:
             try:
                 conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})

@@ -54,6 +54,10 @@ class Records(SQLRecordManager):
         writer deleted in between, with its vectors, stays deleted: re-creating it would record a
         chunk the collection no longer holds. The next ingestion of the article writes it again.
         """
+        if not any(self.exists(keys)):
+            # Nothing to refresh (the chunks of a batch whose write still waits behind, see
+            # rag.store.writer): no need to wait for the lock that write holds.
+            return
         with self.lock:
             present = self.exists(keys)
             kept = [i for i, ok in enumerate(present) if ok]
