@@ -26,7 +26,7 @@ from rag.retrieval.keyword import keyword_search
 from rag.retrieval.retrieving import Retriever
 from rag.settings import Settings
 from rag.store import ChromaServerError, RecordDatabaseError, open_store
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, write_corpus
 
 ARTICLE = "nordkorea-soldaten-russland.txt"
 
@@ -97,6 +97,32 @@ def test_ingest_and_retrieve_through_a_chroma_server(chroma_server, tmp_path, mo
     passages = Retriever(store, 4).run("How many North Korean soldiers are in Russia?")
     assert passages[0].name == ARTICLE and any("12.000" in p.text for p in passages)
     assert ingest([CORPUS], settings, show_bar=False).added == 0
+
+
+def test_changed_added_and_removed_files_through_a_chroma_server(chroma_server, tmp_path, model_dir):
+    """With a server the manifest's plan is not used: every file is read, and the result is still exact."""
+    news = write_corpus(
+        tmp_path / "news",
+        {
+            "wien.txt": "Neue U-Bahn in Wien\nDie Stadt Wien baut eine neue U-Bahn-Linie.",
+            "graz.txt": "Graz wählt\nIn Graz lag die Wahlbeteiligung bei 48 Prozent.",
+            "linz.txt": "Hochwasser in Linz\nDie Donau trat in Linz über die Ufer.",
+        },
+    )
+    settings = server_settings(chroma_server, tmp_path / "local", model_dir=model_dir)
+    ingest([news], settings, show_bar=False)
+    assert not (tmp_path / "local" / "manifest.json").exists()
+    (news / "graz.txt").write_text("Graz wählt\nIn Graz lag die Wahlbeteiligung bei 52 Prozent.", encoding="utf-8")
+    (news / "linz.txt").unlink()
+    (news / "bregenz.txt").write_text("Seebühne\nIn Bregenz beginnt die Saison.", encoding="utf-8")
+    report = ingest([news], settings, show_bar=False)
+    assert report.files == 3 and report.deleted >= 2
+    store = open_store(settings, get_embeddings(settings))
+    got = store.collection.get(include=["documents", "metadatas"])
+    assert len(got["ids"]) == len(set(got["ids"])) == report.records
+    assert {Path(m["source"]).name for m in got["metadatas"]} == {"wien.txt", "graz.txt", "bregenz.txt"}
+    assert not any("48 Prozent" in text for text in got["documents"])
+    assert not keyword_search(store, "Donau", 5)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
