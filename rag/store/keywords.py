@@ -35,19 +35,35 @@ def _rowid(key: str) -> int:
 
 
 @dataclass(frozen=True)
-class KeywordIndex:
-    """The FTS5 keyword index over the passages, in the record manager's database."""
+class KeywordTables:
+    """What both keyword indexes (SQLite FTS5 here, PostgreSQL in rag.store.keywords_pg) share: their
+    database and the tables' name prefix (``{prefix}_passages``, ``{prefix}_terms``, ``{prefix}_stats``)."""
 
     db: Database
 
     @property
     def prefix(self) -> str:
-        """The tables' name prefix (``{prefix}_fts``, ``{prefix}_passages``, ...)."""
+        """The tables' name prefix."""
         return self.db.prefix
 
-    def exists(self, conn: sqlite3.Connection | None = None) -> bool:
-        """Whether the tables were made (the stats table is made last of them)."""
+    def exists(self, conn: Any = None) -> bool:
+        """Whether the tables were made (the stats table is made last of them), inside ``conn``'s
+        transaction when given."""
         return self.db.has_table(f"{self.prefix}_stats", conn)
+
+    def passage_count(self) -> int:
+        """How many passages are indexed."""
+        return self.stats()[0]
+
+    def stats(self) -> tuple[int, int]:
+        """``(passages, terms)``: how many passages are indexed and how many terms they hold in all."""
+        passages, words = self.db.read(f"SELECT passages, terms FROM {self.prefix}_stats")[0]
+        return int(passages), int(words)
+
+
+@dataclass(frozen=True)
+class KeywordIndex(KeywordTables):
+    """The FTS5 keyword index over the passages, in the record manager's database."""
 
     def create(self, conn: sqlite3.Connection) -> None:
         """Make the empty tables, inside the caller's transaction."""
@@ -149,15 +165,6 @@ class KeywordIndex:
     def query_terms(self, text: str, language: str | None = None) -> list[str]:
         """The terms of a question as passages were indexed: :func:`rag.text.terms.terms`, whatever the language."""
         return terms(text)
-
-    def passage_count(self) -> int:
-        """How many passages are indexed."""
-        return self.stats()[0]
-
-    def stats(self) -> tuple[int, int]:
-        """``(passages, terms)``: how many passages are indexed and how many terms they hold in all."""
-        passages, words = self.db.read(f"SELECT passages, terms FROM {self.prefix}_stats")[0]
-        return int(passages), int(words)
 
     def terms_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """The indexed terms of these passages, by id (ids not indexed are left out)."""

@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.store.database import Database, PgConnection
-from rag.store.keywords import Row
+from rag.store.database import PgConnection
+from rag.store.keywords import KeywordTables, Row
 from rag.text.language import detect_language
 
 #: PostgreSQL's text-search configuration for each language rag.text.language recognises.
@@ -52,19 +52,8 @@ def tsquery(words: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
-class PgKeywordIndex:
+class PgKeywordIndex(KeywordTables):
     """The keyword index over the passages, in the record manager's PostgreSQL database."""
-
-    db: Database
-
-    @property
-    def prefix(self) -> str:
-        """The tables' name prefix (``{prefix}_passages``, ``{prefix}_terms``, ``{prefix}_stats``)."""
-        return self.db.prefix
-
-    def exists(self, conn: PgConnection | None = None) -> bool:
-        """Whether the tables were made (the stats table is made last of them)."""
-        return self.db.has_table(f"{self.prefix}_stats", conn)
 
     def create(self, conn: PgConnection) -> None:
         """Make the empty tables, inside the caller's transaction."""
@@ -161,15 +150,6 @@ class PgKeywordIndex:
         """The terms of a question as passages in its language were indexed (``language``: detected if None)."""
         config = config_for(language or detect_language(text))
         return list(self.db.read("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s))", (config, text))[0][0])
-
-    def passage_count(self) -> int:
-        """How many passages are indexed."""
-        return self.stats()[0]
-
-    def stats(self) -> tuple[int, int]:
-        """``(passages, terms)``: how many passages are indexed and how many terms they hold in all."""
-        passages, words = self.db.read(f"SELECT passages, terms FROM {self.prefix}_stats")[0]
-        return int(passages), int(words)
 
     def terms_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """The indexed terms of these passages, by id (each as often as it occurs; ids not indexed are left out)."""
