@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from langchain_core.embeddings import Embeddings
 
@@ -147,8 +148,14 @@ def shared_words(question: str, sentence: str) -> float:
 
     Usage: ``shared_words("Wie viele Lawinen gingen ab?", "Drei Lawinen gingen ab.")  # 0.67 (not "viele")``
     """
-    asked = {t for t in terms(question) if len(t) >= 4 and not t.isdigit()}
+    asked = _content_words(question)
     return len(asked & set(terms(sentence))) / len(asked) if asked else 0.0
+
+
+@lru_cache(maxsize=256)
+def _content_words(question: str) -> frozenset[str]:
+    # Asked once per candidate sentence of one question: stemmed once.
+    return frozenset(t for t in terms(question) if len(t) >= 4 and not t.isdigit())
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
