@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ingest.indexing as indexing  # noqa: E402
 from bench.common import NEWS_DIR, ROOT, XQUAD_DEV, log  # noqa: E402
-from bench.scale import StandInEmbeddings, env_for, first_retrieval, news_sentences  # noqa: E402
+from bench.scale import StandInEmbeddings, first_retrieval, ingest_command, news_sentences  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 NEW_ARTICLE = "zz-neu-{round}.txt"
@@ -93,23 +92,6 @@ def build(folder: Path, index: Path, stand_in: bool) -> float:
 def restore(index: Path) -> None:
     shutil.rmtree(index, ignore_errors=True)
     shutil.copytree(index.with_name(index.name + ".snap"), index, symlinks=True)
-
-
-def ingest_command(code: Path, folder: Path, settings: Settings) -> tuple[float, str]:
-    """`newsqa ingest FOLDER` run from checkout ``code``: (wall seconds, the report line)."""
-    started = time.perf_counter()
-    run = subprocess.run(
-        [sys.executable, "-m", "ui.cli", "ingest", str(folder), "--quiet"],
-        cwd=code,
-        env=env_for(settings) | {"PYTHONPATH": str(code)},
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    seconds = time.perf_counter() - started
-    if run.returncode:
-        raise RuntimeError(run.stderr[-2000:])
-    return seconds, run.stderr.strip().splitlines()[-1]
 
 
 def measure(

@@ -214,6 +214,23 @@ FIRST_RETRIEVAL = textwrap.dedent(
 )
 
 
+def ingest_command(code: Path, folder: Path, settings: Settings, timeout: float = 3600) -> tuple[float, str]:
+    """`newsqa ingest FOLDER` run from checkout ``code``: (wall seconds, the report line)."""
+    started = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ingest", str(folder), "--quiet"],
+        cwd=code,
+        env=env_for(settings) | {"PYTHONPATH": str(code)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    seconds = time.perf_counter() - started
+    if run.returncode:
+        raise RuntimeError(run.stderr[-2000:])
+    return seconds, run.stderr.strip().splitlines()[-1]
+
+
 def env_for(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
@@ -258,18 +275,7 @@ def add_one(settings: Settings, sentences: list[str], number: int, work: Path) -
     rng = random.Random(number)
     body = " ".join(rng.choice(sentences) for _ in range(12))
     (folder / "neu.txt").write_text(f"Neu: {word}\n{word} meldet: {body}", encoding="utf-8")
-    started = time.perf_counter()
-    run = subprocess.run(
-        [sys.executable, "-m", "ui.cli", "ingest", str(folder), "--quiet"],
-        cwd=ROOT,
-        env=env_for(settings),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    seconds = time.perf_counter() - started
-    if run.returncode:
-        raise RuntimeError(run.stderr[-2000:])
+    seconds, _ = ingest_command(ROOT, folder, settings, timeout=1800)
     return {"add_one_article_s": round(seconds, 2), "rare_word": word, "folder": str(folder)}
 
 
