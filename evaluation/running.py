@@ -171,8 +171,6 @@ def evaluate(options: EvalOptions, settings: Settings, *, show_bar: bool = True)
             "embedding_backend",
             "pooling",
             "sentence_vectors",
-            "evidence_windows",
-            "window_chars",
             "evidence",
             "evidence_chars",
             "cascade_depth",

@@ -120,15 +120,6 @@ class Settings(BaseSettings):
 
     # --- retrieval and answering -------------------------------------------------------------
     top_k: int = Field(4, ge=1, le=50, description="Passages handed to the LLM.")
-    evidence_windows: int = Field(
-        # Off: with windows the model answered the shipped "How many tanks...?" from the soldiers' number
-        # (docs/quality.md "Grounded spans, whole facts and what the model reads").
-        0,
-        ge=0,
-        le=10,
-        description="Windows the model reads: the top passages widened to their neighbouring sentences and "
-        "merged where they touch; 0 = the top_k passages as retrieved.",
-    )
     cascade_depth: int = Field(
         # Depth 1/2/3 measured EN F1 0.459/0.462/0.462, false refusal 0.100/0.075/0.070 (docs/quality.md).
         3,
@@ -137,14 +128,13 @@ class Settings(BaseSettings):
         description="Evidences the model reads one at a time, best first, until one answers (the cascade: each "
         "read alone as passage [1], so the citation is the evidence read); 0 = all of them at once.",
     )
-    window_chars: int = Field(1000, ge=200, le=4000, description="Characters a window grows to.")
-    evidence: Literal["passages", "windows", "paragraphs"] = Field(
+    evidence: Literal["passages", "paragraphs"] = Field(
         # Handed one coherent paragraph at a time, the model answers far better than from four fragments
         # (EN F1 0.379 -> 0.462, citation 0.743 -> 0.876 with the cascade; docs/quality.md, issue 22).
         "paragraphs",
-        description="What the model reads: the top_k 'passages' as retrieved; 'windows' around them "
-        "(evidence_windows of them, one per passage when 0); or for each passage the 'paragraphs' of its "
-        "article holding its best sentence, cut to evidence_chars around it (overlapping ones merged).",
+        description="What the model reads: the top_k 'passages' as retrieved, or for each passage the "
+        "'paragraphs' of its article holding its best sentence, cut to evidence_chars around it (overlapping "
+        "ones merged).",
     )
     evidence_chars: int = Field(
         900, ge=200, le=4000, description="Characters a paragraph evidence is cut to, in whole sentences."

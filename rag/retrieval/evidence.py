@@ -1,21 +1,18 @@
-"""What the model reads: the best passages widened to their neighbouring sentences in the article,
-merged where they touch, as a few numbered windows; or, for each passage, the paragraph of its
-article that holds its best sentence.
+"""What the model reads: for each retrieved passage, the paragraph of its article that holds its best
+sentence; or the passages as retrieved.
 
 Usage::
 
-    windows = read_windows(store, passages, windows=2, chars=1000)   # list[Passage], best first
     evidences = read_paragraphs(store, passages, chars=900)         # one per passage, overlaps merged
     evidence(settings, store, passages)                               # what NEWSQA_EVIDENCE chooses
 
 A 100-token passage is what retrieval ranks best (one fact, one vector), but not always what the
 answer needs: the number is often in the next sentence, and four separate snippets of one article
-invite the small model to copy from the wrong one. A window is a passage grown sentence by sentence
-on both sides (the next sentence first) up to ``chars`` characters; windows of one article that
-overlap or touch become one. A paragraph evidence grows the same way from the passage's best
-sentence, but only within the paragraph (rag.retrieval.paragraphs): one coherent piece of one
-article. Both are read from the stored passages, so the text is the article's own and the offsets
-are the article's.
+invite the small model to copy from the wrong one. A paragraph evidence grows sentence by sentence
+(the next one first) from the passage's best sentence up to ``chars`` characters, but only within the
+paragraph (rag.retrieval.paragraphs): one coherent piece of one article. It is read from the stored
+passages, so the text is the article's own and the offsets are the article's. (Windows that grew the
+same way across paragraphs were measured and left the product: docs/quality.md.)
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ from rag.retrieval.paragraphs import (
 from rag.retrieval.retrieving import Passage
 from rag.settings import Settings
 from rag.store import PASSAGES_ONLY, Store
-from rag.text.sentences import skip_space, split_sentences
+from rag.text.sentences import skip_space
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,6 @@ class _Article:
     """What the index holds of one article: its passages' text pieced together, with offsets."""
 
     pieces: list[tuple[int, int, str]]  # (start, end, text) of each stored passage, by start
-    sentences: list[_Sentence]
 
     _whole: str | None = None
     _paragraphs: list[Paragraph] | None = None
@@ -102,12 +98,7 @@ def _load_article(store: Store, source: str) -> _Article | None:
     pieces = sorted(
         {(int(m.get("start", 0)), int(m.get("end", 0)), d or "") for d, m in zip(got["documents"], got["metadatas"])}
     )
-    starts: dict[int, int] = {}
-    for p_start, _, text in pieces:
-        for s, e in split_sentences(text):
-            starts.setdefault(p_start + s, p_start + e)
-    sentences = [_Sentence(s, e) for s, e in sorted(starts.items())]
-    return _Article(pieces, sentences)
+    return _Article(pieces)
 
 
 def _grow(sentences: list[_Sentence], start: int, end: int, chars: int) -> tuple[int, int]:
@@ -129,40 +120,6 @@ def _grow(sentences: list[_Sentence], start: int, end: int, chars: int) -> tuple
                     lo, hi = (lo, i) if step == 1 else (i, hi)
                     grew = True
     return start, end
-
-
-def read_windows(store: Store, passages: list[Passage], windows: int, chars: int) -> list[Passage]:
-    """The first ``windows`` windows around ``passages`` (best first), each about ``chars`` long.
-
-    A passage whose article cannot be read back is kept as it is.
-    """
-    articles: dict[str, _Article | None] = {}
-    spans: list[tuple[Passage, int, int]] = []  # (best passage, start, end), in rank order
-    for passage in passages:
-        if len(spans) == windows:
-            break  # lower-ranked passages would only widen the windows already chosen
-        if any(b.source == passage.source and s <= passage.start and passage.end <= e for b, s, e in spans):
-            continue  # already read in a window
-        if passage.source not in articles:
-            articles[passage.source] = _load_article(store, passage.source)
-        article = articles[passage.source]
-        start, end = (
-            _grow(article.sentences, passage.start, passage.end, chars) if article else (passage.start, passage.end)
-        )
-        for i, (best, s, e) in enumerate(spans):
-            if best.source == passage.source and start <= e + 2 and s <= end + 2:
-                spans[i] = (best, min(s, start), max(e, end))  # touching windows of one article: one
-                break
-        else:
-            spans.append((passage, start, end))
-    out = []
-    for best, start, end in spans[:windows]:
-        article = articles[best.source]
-        text = article.text(start, end) if article else best.text
-        if not text.strip():
-            text, start, end = best.text, best.start, best.end
-        out.append(replace(best, text=text, start=start, end=end))
-    return out
 
 
 def _paragraph_evidence(article: _Article, passage: Passage, chars: int) -> Passage | None:
@@ -271,14 +228,11 @@ def read_paragraphs(store: Store, passages: list[Passage], chars: int) -> list[P
 
 
 def evidence(settings: Settings, store: Store, passages: list[Passage]) -> list[Passage]:
-    """What the model reads for these retrieved passages (``NEWSQA_EVIDENCE``): the passages themselves,
-    windows around them (also when ``NEWSQA_EVIDENCE_WINDOWS`` > 0), or the paragraphs holding them.
+    """What the model reads for these retrieved passages (``NEWSQA_EVIDENCE``): the paragraphs holding
+    them, or the passages themselves.
 
     Usage: ``evidence(settings, retriever.store, retriever.run(question))``
     """
     if settings.evidence == "paragraphs":
         return read_paragraphs(store, passages, settings.evidence_chars)
-    if settings.evidence == "windows" or settings.evidence_windows > 0:
-        # "windows" without a count: one window per passage, merged where they touch.
-        return read_windows(store, passages, settings.evidence_windows or len(passages), settings.window_chars)
     return passages

@@ -17,7 +17,7 @@ import pytest
 from ingest.indexing import ingest
 from ingest.loading import load_file
 from rag.models.embedding import get_embeddings
-from rag.retrieval.evidence import evidence, read_paragraphs, read_windows
+from rag.retrieval.evidence import evidence, read_paragraphs
 from rag.retrieval.retrieving import Passage, build_retriever
 from rag.settings import Settings
 from rag.store import PASSAGES_ONLY, open_store
@@ -215,8 +215,6 @@ def test_the_setting_chooses_what_the_model_reads(index):
     assert evidence(paragraphs, store, passages) == read_paragraphs(store, passages, 300)
     as_retrieved = settings.model_copy(update={"evidence": "passages"})
     assert evidence(as_retrieved, store, passages) == passages
-    windows = settings.model_copy(update={"evidence": "windows", "window_chars": 300})
-    assert evidence(windows, store, passages) == read_windows(store, passages, len(passages), 300)
 
 
 def test_between_passages_that_do_not_overlap_the_paragraphs_are_guessed_never_read_across(tmp_path, model_dir):
