@@ -23,15 +23,10 @@ from langchain_core.documents import Document
 # The sentence splitter lives in rag (answering needs it too); re-exported here for ingestion.
 # SENTENCE: the sentence records' ``kind``, searched apart from passages.
 from rag.text.sentences import CLOSERS as _CLOSERS
-from rag.text.sentences import SENTENCE, split_sentences
+from rag.text.sentences import SENTENCE, is_sentence_record, split_sentences
 from rag.text.sentences import skip_space as _skip_space
 
 __all__ = ["Chunk", "CountTokens", "chunk_article", "chunk_text", "sentence_documents", "split_sentences"]
-
-#: A sentence record needs this many words to say something a question could ask about.
-MIN_SENTENCE_WORDS = 2
-#: Longer "sentences" (tables, run-on lines) are split over passages anyway; their passages suffice.
-MAX_SENTENCE_CHARS = 1000
 
 if TYPE_CHECKING:  # only for annotations: keeps this module importable without the settings
     from ingest.loading import Article
@@ -286,7 +281,7 @@ def sentence_documents(article: Article, passages: list[Document]) -> list[Docum
     out = []
     for start, end in split_sentences(article.text):
         text = article.text[start:end]
-        if len(text) > MAX_SENTENCE_CHARS or len(text.split()) < MIN_SENTENCE_WORDS:
+        if not is_sentence_record(text):
             continue
         out.append(Document(page_content=text, metadata={**base, "start": start, "end": end, "kind": SENTENCE}))
     return out

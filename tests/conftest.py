@@ -29,7 +29,7 @@ XQUAD = SHARED / "data" / "xquad"
 OTHER_INDEX_VALUES: dict[str, object] = {
     "embedding_model": "intfloat/multilingual-e5-base",
     "embedding_backend": "torch",
-    "pooling": "sentences",
+    "pooling": "off",
     "sentence_vectors": False,
     "chunk_tokens": 50,
     "chunk_overlap_sentences": 0,

@@ -46,6 +46,9 @@ BACKENDS = ("torch", "onnx-int8")
 DEFAULT_BATCH = {"torch": 16, "onnx-int8": 2}
 # Question vectors kept per process: the quick answer embeds the question the retriever just did.
 _QUERY_CACHE_SIZE = 64
+# Sentences encoded on their own (embed_alone), kept for the few questions of a conversation: the
+# retriever's focus and the instant answer read the same ones.
+_ALONE_CACHE_SIZE = 256
 # Sentence token sums kept for pooling (384 floats each, 6 MB): a few articles' worth, across
 # LangChain's embedding calls.
 _SENTENCE_CACHE_SIZE = 4096
@@ -166,6 +169,7 @@ class PassageEmbeddings(Embeddings):
         self._st: SentenceTransformer | None = None
         self._onnx: OnnxEncoder | None = None
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._alone: OrderedDict[str, list[float]] = OrderedDict()
         # Gradio answers on worker threads: two first questions must not load 0.5 GB twice.
         self._lock = threading.Lock()
 
@@ -260,7 +264,19 @@ class PassageEmbeddings(Embeddings):
 
         Usage: ``emb.embed_alone(["Rund 4.000 wurden verletzt.", "Es sind 12.000 Soldaten."])``
         """
-        return self._encode(list(texts), self.passage_prefix) if texts else []
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._alone))
+        vectors = dict(zip(todo, self._encode(todo, self.passage_prefix))) if todo else {}
+        with self._lock:
+            # Retrieval's focus and the instant answer read the same sentences of one question.
+            for text in texts:
+                if text in self._alone:
+                    vectors.setdefault(text, self._alone[text])
+                    self._alone.move_to_end(text)
+            self._alone.update(vectors)
+            while len(self._alone) > _ALONE_CACHE_SIZE:
+                self._alone.popitem(last=False)
+        return [vectors[t] for t in texts]
 
     def _pooled(self, texts: list[str]) -> np.ndarray:
         """Each text's vector pooled from the token vectors of its sentences, each sentence encoded once."""

@@ -26,6 +26,7 @@ import numpy as np
 from chromadb.errors import InternalError
 from langchain_core.documents import Document
 
+from rag.retrieval.focusing import refocus, sentences_pooled
 from rag.retrieval.keyword import keyword_search
 from rag.settings import Settings
 from rag.store import PASSAGES_ONLY, SENTENCE, Store, reading
@@ -35,6 +36,8 @@ from rag.text.language import detect_language
 POOL = 20
 #: Records of the one dense query that serves passages and sentences alike (see Retriever._nearest).
 SHARED_POOL = 100
+#: The nearest sentence records encoded again on their own for the gate on a pooled index (focusing.py).
+NEAREST_ALONE = 8
 #: ``kind`` of the one-sentence records written beside the passages (see ingest.chunking).
 #: A record from the dense search and its cosine similarity.
 Hit = tuple[Document, float]
@@ -210,11 +213,18 @@ class Retriever:
             best = self._add_missing(fuse(rankings, self.fusion_k), vector, found)
         by_cosine = sorted((found[key] for key in dense), key=lambda p: -p.score)
         passages = [_with_focus(found[key], sentences) for key in best]
+        best_sentence = max((score for _, score in sentences), default=max((p.score for p in passages), default=0.0))
+        if sentences and sentences_pooled(self.store.embeddings):
+            # Pooled sentence records blur into their neighbours: the focus (what the paragraph reader
+            # is cut around) and the gate's nearest sentence come from the sentences on their own.
+            nearest = [doc.page_content for doc, _ in sentences[:NEAREST_ALONE]]
+            passages, alone = refocus(passages, vector, self.store.embeddings, nearest)
+            best_sentence = best_sentence if alone is None else alone
         return Retrieval(
             passages=passages,
             dense_scores=[p.score for p in by_cosine],
             dense_sources=[p.source for p in by_cosine],
-            best_sentence=max((score for _, score in sentences), default=max((p.score for p in passages), default=0.0)),
+            best_sentence=best_sentence,
             question_language=question_language,
             passages_language=language,
         )

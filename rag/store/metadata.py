@@ -25,6 +25,8 @@ MODEL_KEY = "newsqa_embedding_model"
 DIM_KEY = "newsqa_dimension"
 #: The keys of the other index settings: ``newsqa_pooling``, ``newsqa_chunk_tokens``, ...
 SETTING_KEYS = {name: f"newsqa_{name}" for name in INDEX_SETTINGS if name != "embedding_model"}
+#: Defaults that changed since the settings were first recorded: what an index without the key was made with.
+UNRECORDED: dict[str, object] = {"pooling": "off"}
 
 
 def model_id(embeddings: Embeddings) -> str:
@@ -60,10 +62,13 @@ def check_metadata(settings: Settings, meta: dict, embeddings: Embeddings) -> No
         )
     current = index_settings(settings)
     # An index made before these settings were recorded (only the model and dimension were) lacks
-    # their keys. Which values made it cannot be known any more; a missing key counts as the setting's
-    # default, what an index made with no NEWSQA_* variable set holds: such an index keeps working
-    # with the default settings, as before, and is refused with any other value.
-    indexed = {name: meta.get(key, Settings.model_fields[name].default) for name, key in SETTING_KEYS.items()}
+    # their keys. Which values made it cannot be known any more; a missing key counts as what an index
+    # made with no NEWSQA_* variable set held then: such an index keeps working with those settings,
+    # and is refused with any other value.
+    indexed = {
+        name: meta.get(key, UNRECORDED.get(name, Settings.model_fields[name].default))
+        for name, key in SETTING_KEYS.items()
+    }
     differ = [name for name in SETTING_KEYS if indexed[name] != current[name]]
     if differ:
         was = ", ".join(f"{_variable(name)}={_shown(indexed[name])}" for name in differ)

@@ -16,6 +16,10 @@ import re
 #: The ``kind`` of an index record that holds one sentence of a passage: ingestion writes them beside
 #: the passages (``NEWSQA_SENTENCE_VECTORS``), retrieval searches them apart from the passages.
 SENTENCE = "sentence"
+#: A sentence record needs this many words to say something a question could ask about.
+MIN_SENTENCE_WORDS = 2
+#: Longer "sentences" (tables, run-on lines) are split over passages anyway; their passages suffice.
+MAX_SENTENCE_CHARS = 1000
 #: Closing quotes and brackets that may follow sentence punctuation.
 CLOSERS = "\"'”“»«›‹’)]"
 # A run of sentence punctuation, any closing quotes/brackets, and then whitespace.
@@ -183,3 +187,12 @@ def short_title(title: str, limit: int = 90) -> str:
     """
     first = re.split(r"(?<=[.!?])\s", " ".join(title.split()), maxsplit=1)[0]
     return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def is_sentence_record(text: str) -> bool:
+    """Whether ingestion gives this sentence a record (and retrieval may focus on it): neither too
+    short to state a fact nor too long to be a sentence.
+
+    Usage: ``is_sentence_record("Es kamen 12.000 Soldaten.")  # True``
+    """
+    return len(text) <= MAX_SENTENCE_CHARS and len(text.split()) >= MIN_SENTENCE_WORDS

@@ -334,7 +334,8 @@ def sentence_article() -> Article:
 
 
 def test_sentence_documents_are_the_articles_sentences_with_the_passages_metadata() -> None:
-    from ingest.chunking import MAX_SENTENCE_CHARS, MIN_SENTENCE_WORDS, sentence_documents
+    from ingest.chunking import sentence_documents
+    from rag.text.sentences import MAX_SENTENCE_CHARS, MIN_SENTENCE_WORDS
 
     article = sentence_article()
     passages = chunk_article(article, words, Settings(chunk_tokens=16, chunk_overlap_sentences=1))

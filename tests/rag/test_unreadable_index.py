@@ -23,7 +23,8 @@ import pytest
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
 from rag.settings import Settings
-from rag.store import DIM_KEY, MODEL_KEY, IndexUnreadableError, StoreError, forget_clients, open_client, open_store
+from rag.store import IndexUnreadableError, StoreError, forget_clients, open_client, open_store
+from rag.store.metadata import collection_metadata
 from tests.conftest import CORPUS, ROOT
 from tests.rag.answer.test_answering import make_answerer
 from ui.handlers import respond
@@ -91,7 +92,7 @@ def big_persisted_index(settings: Settings) -> None:
     embeddings = get_embeddings(settings)
     collection = client.create_collection(
         settings.collection,
-        metadata={MODEL_KEY: embeddings.model_id, DIM_KEY: embeddings.dimension},
+        metadata=collection_metadata(settings, embeddings),
         configuration={"hnsw": {"space": "cosine"}},
     )
     rng = random.Random(1)

@@ -70,32 +70,35 @@ def test_ingesting_or_asking_with_another_value_stops_with_the_setting_and_the_f
 def test_pooling_switched_is_refused_until_a_rebuild_embeds_everything_anew(settings, tmp_path):
     news = write_corpus(tmp_path / "news", ARTICLES)
     ingest([news], settings, show_bar=False)
-    pooled = settings.model_copy(update={"pooling": "sentences"})
-    with pytest.raises(IndexMismatchError, match='NEWSQA_POOLING="off", but the current setting is NEWSQA_POOLING='):
-        ingest([news], pooled, show_bar=False)
+    unpooled = settings.model_copy(update={"pooling": "off"})
+    with pytest.raises(
+        IndexMismatchError, match='NEWSQA_POOLING="sentences", but the current setting is NEWSQA_POOLING='
+    ):
+        ingest([news], unpooled, show_bar=False)
 
-    rebuilt = ingest([news], pooled, rebuild=True, show_bar=False)
+    rebuilt = ingest([news], unpooled, rebuild=True, show_bar=False)
     assert rebuilt.added == rebuilt.records > 0 and rebuilt.unchanged == 0
-    store = open_store(pooled, get_embeddings(pooled))
-    assert store.collection.metadata["newsqa_pooling"] == "sentences"
+    store = open_store(unpooled, get_embeddings(unpooled))
+    assert store.collection.metadata["newsqa_pooling"] == "off"
     assert Retriever(store, 1).run("Wie viele Häuser wurden in Linz evakuiert?")[0].name == "linz.txt"
-    with pytest.raises(IndexMismatchError, match='NEWSQA_POOLING="sentences"'):
+    with pytest.raises(IndexMismatchError, match='NEWSQA_POOLING="off"'):
         open_store(settings, get_embeddings(settings))
 
 
-def test_an_index_made_before_the_settings_were_recorded_counts_as_the_defaults(settings):
-    """Older indexes hold only the model and its dimension: they keep working with the default settings."""
+def test_an_index_made_before_the_settings_were_recorded_counts_as_the_defaults_of_then(settings):
+    """Older indexes hold only the model and its dimension: they keep working with the settings they were
+    made with, which were the defaults then, sentence vectors not pooled among them."""
     embeddings = get_embeddings(settings)
     open_client(settings).create_collection(
         settings.collection,
         metadata={MODEL_KEY: embeddings.model_id, DIM_KEY: embeddings.dimension},
         configuration={"hnsw": {"space": "cosine"}},
     )
-    assert open_store(settings, embeddings).count() == 0
-    pooled = settings.model_copy(update={"pooling": "passages"})
+    unpooled = settings.model_copy(update={"pooling": "off"})
+    assert open_store(unpooled, get_embeddings(unpooled)).count() == 0
     with pytest.raises(IndexMismatchError) as raised:
-        open_store(pooled, get_embeddings(pooled))
-    assert_names(raised.value, "pooling", "off", "passages")
+        open_store(settings, embeddings)  # today's default pools: not what made this index
+    assert_names(raised.value, "pooling", "off", "sentences")
 
 
 def test_two_settings_switched_are_named_together(settings, tmp_path):
@@ -113,11 +116,11 @@ def test_two_settings_switched_are_named_together(settings, tmp_path):
 def test_newsqa_ingest_says_which_setting_changed(settings, tmp_path, monkeypatch):
     news = write_corpus(tmp_path / "news", ARTICLES)
     assert newsqa("ingest", str(news), "--quiet", settings=settings).returncode == 0
-    monkeypatch.setenv("NEWSQA_POOLING", "sentences")
+    monkeypatch.setenv("NEWSQA_POOLING", "off")
     result = newsqa("ingest", str(news), "--quiet", settings=settings)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f'newsqa: The index in {settings.index_dir} was built with NEWSQA_POOLING="off"')
+    assert line.startswith(f'newsqa: The index in {settings.index_dir} was built with NEWSQA_POOLING="sentences"')
     assert "`newsqa ingest --rebuild`" in line
 
 
