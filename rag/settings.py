@@ -86,12 +86,11 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(
         0, ge=0, le=1024, description="Passages per embedding batch; 0 = the backend's best (onnx-int8: 2, torch: 16)."
     )
-    pooling: Literal["off", "passages", "sentences"] = Field(
-        # One encoder pass: 1.4x faster ingestion; retrieval re-encodes the few sentences of the passages it
-        # returns to find their focus, which pooled sentence vectors blur (docs/quality.md, issue 24).
+    pooling: Literal["off", "sentences"] = Field(
+        # One encoder pass: ingestion 1.5x as fast as encoding both; retrieval re-encodes the few sentences of
+        # the passages it returns to find their focus, which pooled sentence vectors blur (docs/quality.md, issue 24).
         "sentences",
-        description="(onnx-int8) One encoder pass for passages and sentence vectors: 'passages' encodes each "
-        "sentence once and pools a passage's vector from its sentences' token vectors; 'sentences' encodes each "
+        description="(onnx-int8) One encoder pass for passages and sentence vectors: 'sentences' encodes each "
         "passage once and pools its sentences' vectors from the passage's token vectors; 'off' encodes both.",
     )
     torch_threads: int = Field(0, ge=0, description="Threads for embedding (torch or ONNX Runtime); 0 = all cores.")

@@ -148,10 +148,9 @@ class PassageEmbeddings(Embeddings):
             batch_size: passages per encoder call, 0 = the backend's best.
             threads: encoder threads, 0 = all cores.
             backend: ``"torch"`` (sentence-transformers) or ``"onnx-int8"``.
-            pooling: (onnx-int8) ``"passages"``: encode each sentence of a passage once and pool the
-                passage's vector from its sentences' token vectors; ``"sentences"``: encode each passage
-                once and pool its sentences' vectors from its token vectors; either way the sentence
-                records cost no second pass. ``"off"``: every text encoded whole.
+            pooling: (onnx-int8) ``"sentences"``: encode each passage once and pool its sentences'
+                vectors from its token vectors, so the sentence records cost no second pass;
+                ``"off"``: every text encoded whole.
         """
         if backend not in BACKENDS:
             raise ValueError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -249,8 +248,6 @@ class PassageEmbeddings(Embeddings):
         """
         if not texts:
             return []
-        if self.pooling == "passages":
-            return self._pooled(list(texts)).tolist()
         if self.pooling == "sentences":
             return self._pooled_sentences(list(texts)).tolist()
         return self._encode(list(texts), self.passage_prefix)
@@ -277,24 +274,6 @@ class PassageEmbeddings(Embeddings):
             while len(self._alone) > _ALONE_CACHE_SIZE:
                 self._alone.popitem(last=False)
         return [vectors[t] for t in texts]
-
-    def _pooled(self, texts: list[str]) -> np.ndarray:
-        """Each text's vector pooled from the token vectors of its sentences, each sentence encoded once."""
-        pieces = [[text[s:e] for s, e in split_sentences(text)] or [text] for text in texts]
-        with self._lock:
-            todo = list(dict.fromkeys(p for ps in pieces for p in ps if p not in self._sentences))
-        if todo:
-            sums, _ = self.onnx_encoder().token_sums([self.passage_prefix + p for p in todo], self.batch_size)
-            with self._lock:
-                self._sentences.update(zip(todo, sums))
-        with self._lock:
-            totals = np.stack([np.sum([self._sentences[p] for p in ps], axis=0) for ps in pieces])
-            for ps in pieces:
-                for p in ps:
-                    self._sentences.move_to_end(p)
-            while len(self._sentences) > _SENTENCE_CACHE_SIZE:
-                self._sentences.popitem(last=False)
-        return unit_rows(totals)
 
     def _pooled_sentences(self, texts: list[str]) -> np.ndarray:
         """Passages encoded whole; a sentence seen in an encoded passage pooled from its tokens there."""

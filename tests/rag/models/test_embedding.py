@@ -125,7 +125,7 @@ def test_long_text_is_not_truncated_by_the_counting_tokenizer(emb_settings: Sett
     assert len(load_tokenizer(emb_settings).encode(text).ids) == 1002
 
 
-# --- passages pooled from their sentences (onnx-int8) -------------------------------------------------
+# --- sentences pooled inside their passages (onnx-int8) -------------------------------------------------
 
 SENTENCES = [
     "Nun ist es offiziell: nordkoreanische Soldaten kämpfen an der Seite von Russland.",
@@ -140,35 +140,6 @@ def pooling_pair(model_dir: Path, pooling: str) -> tuple[PassageEmbeddings, Pass
     settings = Settings(model_dir=model_dir, embedding_backend="onnx-int8", pooling=pooling)
     whole = PassageEmbeddings.from_settings(settings.model_copy(update={"pooling": "off"}))
     return PassageEmbeddings.from_settings(settings), whole
-
-
-def test_a_pooled_passage_is_its_sentences_token_vectors_pooled_and_they_are_encoded_once(model_dir: Path) -> None:
-    pooled, whole = pooling_pair(model_dir, "passages")
-    encoder = pooled.onnx_encoder()
-    sentences = SENTENCES
-
-    before = encoder.tokens_embedded
-    passage, *sentence_vectors = np.array(pooled.embed_documents([PASSAGE, *sentences]))
-    # the three sentences were encoded once, for the passage and as sentence records
-    assert encoder.tokens_embedded - before == sum(
-        len(encoder.tokenizer.encode("passage: " + s).ids) for s in sentences
-    )
-    sums, _ = encoder.token_sums(["passage: " + s for s in sentences])
-    expected = sums.sum(axis=0) / np.linalg.norm(sums.sum(axis=0))
-    assert float(passage @ expected) > 0.999
-    # a sentence record is the sentence's own vector, as without pooling
-    own = np.array(whole.embed_documents(sentences))
-    assert (own * np.array(sentence_vectors)).sum(axis=1).min() > 0.995
-    # and the pooled passage stays close to the passage encoded whole, nearest to its question
-    direct = np.array(whole.embed_documents([PASSAGE])[0])
-    assert float(passage @ direct) > 0.9
-    query = np.array(pooled.embed_query("Wie viele nordkoreanische Soldaten sind in Russland?"))
-    other = np.array(pooled.embed_documents(["Die Koralmbahn verbindet Graz und Klagenfurt."])[0])
-    assert float(query @ passage) > float(query @ other)
-    # seen again (the overlapping neighbour passage), nothing is encoded
-    before = encoder.tokens_embedded
-    pooled.embed_documents([sentences[2]])
-    assert encoder.tokens_embedded == before
 
 
 def test_pooled_sentences_come_from_the_passage_encoded_once(model_dir: Path) -> None:
