@@ -24,17 +24,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from rag.store import PgKeywordIndex, Store
+from rag.store import Store
 
-#: Passages a question's keyword search may rank in SQLite: its words are taken rarest first while the
-#: passages holding them add up to at most this many (the rarest word always). A small index is ranked
-#: by every word, which is exact BM25; in a big one the common words ("die", "wurde") are left out of
-#: this first pass, which bounds its work whatever the size (FTS5 ranks about a posting a microsecond
-#: here: every word of a question over a million passages would take seconds).
-POSTING_BUDGET = 20_000
-#: The same on PostgreSQL, where BM25 in SQL costs about 20 microseconds a posting (340 ms for 15,834
-#: postings of 105,000 passages, measured): about 40 ms at most.
-PG_POSTING_BUDGET = 2_000
 #: When words were left out, this many passages of the first pass are ranked again by BM25 over every
 #: word of the question (their terms are read from the index): measured on XQuAD's German questions
 #: with the budget scaled down to the same share of the index, the first pass alone lost 1.1 points of
@@ -47,9 +38,14 @@ def keyword_search(
     store: Store, query: str, k: int, sources: set[str] | None = None, language: str | None = None
 ) -> list[tuple[str, float]]:
     """The ``k`` best passages for ``query`` by BM25 (only of articles in ``sources``, if given), best first;
-    ``language``: the question's, when the caller knows it (else detected where the index needs it)."""
+    ``language``: the question's, when the caller knows it (else detected where the index needs it).
+
+    The question's words are taken rarest first while the passages holding them add up to at most the
+    index's ``posting_budget`` (the rarest word always): a small index is ranked by every word, which is
+    exact BM25; in a big one the common words ("die", "wurde") are left out of this first pass, which
+    bounds its work whatever the size."""
     counts = store.keywords.frequencies(sorted(set(store.keywords.query_terms(query, language))))
-    budget = PG_POSTING_BUDGET if isinstance(store.keywords, PgKeywordIndex) else POSTING_BUDGET
+    budget = store.keywords.posting_budget
     first, postings = [], 0
     for word in sorted(counts, key=lambda w: (counts[w], w)):
         if first and postings + counts[word] > budget:

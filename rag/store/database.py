@@ -28,7 +28,7 @@ from langchain_classic.indexes import SQLRecordManager
 
 from rag.store.errors import StoreError
 
-#: The URL schemes newsqa's record database may have (rag.settings checks NEWSQA_RECORD_DB_URL against them).
+#: The SQLAlchemy dialects the record database may have (rag.settings.record_db_url checks the URL itself).
 DIALECTS = ("sqlite", "postgresql")
 
 

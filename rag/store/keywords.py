@@ -20,7 +20,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rag.store.database import Database
 from rag.text.terms import terms
@@ -64,6 +64,10 @@ class KeywordTables:
 @dataclass(frozen=True)
 class KeywordIndex(KeywordTables):
     """The FTS5 keyword index over the passages, in the record manager's database."""
+
+    #: Postings a question's first pass may rank (rag.retrieval.keyword): FTS5 ranks about a posting a
+    #: microsecond here, so every word of a question over a million passages would take seconds.
+    posting_budget: ClassVar[int] = 20_000
 
     def create(self, conn: sqlite3.Connection) -> None:
         """Make the empty tables, inside the caller's transaction."""

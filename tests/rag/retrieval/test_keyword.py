@@ -10,7 +10,6 @@ import pytest
 
 from ingest.indexing import ingest
 from rag.models.embedding import get_embeddings
-from rag.retrieval import keyword
 from rag.retrieval.catalog import list_articles
 from rag.retrieval.keyword import keyword_search
 from rag.retrieval.retrieving import Retriever
@@ -72,8 +71,7 @@ def test_with_common_words_left_out_the_rare_words_find_and_all_words_rank(store
     question = "Wie viele Soldaten wurden in Nordkorea getötet?"
     exact = dict(keyword_search(store, question, 4))
     # A big index: the first pass may only read the rarest word's passages, then all words rank them.
-    monkeypatch.setattr(keyword, "POSTING_BUDGET", 1)
-    monkeypatch.setattr(keyword, "PG_POSTING_BUDGET", 1)
+    monkeypatch.setattr(type(store.keywords), "posting_budget", 1)
     pruned = keyword_search(store, question, 4)
     assert found(store, question)[0] == "nordkorea.txt"
     assert [key for key, _ in pruned] == [key for key in exact if key in dict(pruned)]
